@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "aimet-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "AimetSwift", targets: ["AimetSwift"]),
+        .executable(name: "aimet-swift", targets: ["aimet-swift"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "QuantCore"),
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]
+        ),
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
+        .target(
+            name: "ModelIO",
+            dependencies: ["QuantCore", "CHDF5"]
+        ),
+        .target(
+            name: "AimetSwift",
+            dependencies: ["QuantCore", "ModelIO"]
+        ),
+        .executableTarget(
+            name: "aimet-swift",
+            dependencies: [
+                "AimetSwift",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "QuantCore"]),
+        .testTarget(name: "CLITests", dependencies: ["ModelIO"]),
+    ]
+)

@@ -1,0 +1,3 @@
+// The umbrella module: `import AimetSwift` gives every public API of the toolkit.
+@_exported import ModelIO
+@_exported import QuantCore
