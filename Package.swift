@@ -42,6 +42,6 @@ let package = Package(
         ),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "QuantCore"]),
-        .testTarget(name: "CLITests", dependencies: ["ModelIO"]),
+        .testTarget(name: "CLITests", dependencies: ["aimet-swift", "ModelIO"]),
     ]
 )
