@@ -165,8 +165,9 @@ enum HDF5Dataset {
 }
 
 /// The order tensors are listed in when a file does not define one: paths compared one
-/// `/`-separated component at a time; two components made only of ASCII digits compare
-/// by numeric value (so `vars/9` comes before `vars/10`), any other pair compares by
+/// `/`-separated component at a time; components made only of ASCII digits come before
+/// other components and compare by numeric value (so `vars/9` comes before `vars/10`;
+/// equal values such as `010` and `10` by their bytes); other components compare by
 /// UTF-8 bytes (the order of HDF5's name index); a path comes before the paths below it.
 enum HDF5NaturalOrder {
     /// True when `left` sorts before `right`.
@@ -181,11 +182,15 @@ enum HDF5NaturalOrder {
 
     private static func componentPrecedes(_ left: [UInt8], _ right: [UInt8]) -> Bool {
         let isNumber = { (bytes: [UInt8]) in !bytes.isEmpty && bytes.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
-        if isNumber(left), isNumber(right) {
+        switch (isNumber(left), isNumber(right)) {
+        case (true, false): return true
+        case (false, true): return false
+        case (true, true):
             let leftDigits = left.drop { $0 == 0x30 }
             let rightDigits = right.drop { $0 == 0x30 }
             if leftDigits.count != rightDigits.count { return leftDigits.count < rightDigits.count }
             if leftDigits != rightDigits { return leftDigits.lexicographicallyPrecedes(rightDigits) }
+        case (false, false): break
         }
         return left.lexicographicallyPrecedes(right)
     }

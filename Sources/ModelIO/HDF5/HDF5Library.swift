@@ -7,17 +7,14 @@ import Foundation
 enum HDF5Library {
     private static let lock = NSLock()
 
-    /// Initialises the library and silences its automatic error printing, once.
-    private static let setUp: Void = {
-        _ = H5open()
-        aimet_silence_errors()
-    }()
-
-    /// Runs `body` while holding the HDF5 lock.
+    /// Runs `body` while holding the HDF5 lock. HDF5's automatic error printing is
+    /// switched off first: errors become values. (In thread-safe builds of libhdf5, such
+    /// as Debian's, that setting is per thread, so it is applied on every entry; it costs
+    /// one cheap call.)
     static func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock.lock()
         defer { lock.unlock() }
-        _ = setUp
+        aimet_silence_errors()
         return try body()
     }
 

@@ -14,7 +14,8 @@ import QuantCore
 /// - **Keras 3 `.weights.h5`** (`.kerasWeightsHDF5`): a root group `vars`, and every
 ///   dataset stored as `…/vars/<index>` (e.g. `layers/dense/vars/0`). Tensors are named by
 ///   their dataset paths without the leading slash, in natural order (`HDF5NaturalOrder`:
-///   component by component, numeric components by value, so `vars/10` follows `vars/9`).
+///   component by component, digit-only components first and by value, so `vars/10`
+///   follows `vars/9`).
 /// - **Plain HDF5** (`.plainHDF5`): every dataset anywhere in the file, named by its path
 ///   without the leading slash. The order is creation order when every group records it
 ///   (files from `HDF5Writer` do), natural order otherwise.
@@ -157,34 +158,49 @@ public final class HDF5Store: WeightStore {
         return last.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
-    /// Collects dataset paths while HDF5 visits the file.
+    /// Collects object paths while HDF5 visits the file.
     private final class VisitCollector {
-        var paths: [String] = []
+        var datasets: [String] = []
+        var groups: [String] = []
     }
 
-    /// Paths of every dataset reachable from the root (each object once), in creation
-    /// order when every group indexes it, else in name order (lock held).
+    /// Paths of every dataset reachable from the root (each object once): in creation
+    /// order when every group tracks and indexes it, else in name order (lock held).
     private static func datasetPaths(root: hid_t, path: String) throws -> (paths: [String], inCreationOrder: Bool) {
         let callback: aimet_visit_callback = { name, objectType, context in
             guard let name, let context else { return -1 }
             let collector = Unmanaged<VisitCollector>.fromOpaque(context).takeUnretainedValue()
             if objectType == Int32(AIMET_OBJECT_DATASET) {
-                collector.paths.append(String(cString: name))
+                collector.datasets.append(String(cString: name))
+            } else if objectType == Int32(AIMET_OBJECT_GROUP) {
+                collector.groups.append(String(cString: name))
             }
             return 0
         }
-        func visit(byCreationOrder: Bool) -> (status: herr_t, paths: [String]) {
+        func visit(byCreationOrder: Bool) throws -> VisitCollector {
             let collector = VisitCollector()
             let status = withExtendedLifetime(collector) {
                 aimet_visit(root, byCreationOrder ? 1 : 0, callback, Unmanaged.passUnretained(collector).toOpaque())
             }
-            return (status, collector.paths)
+            guard status >= 0 else { throw HDF5Library.failure(path: path, object: "/", operation: "H5Ovisit") }
+            return collector
         }
-        let creationOrder = visit(byCreationOrder: true)
-        if creationOrder.status >= 0 { return (creationOrder.paths, true) }
-        _ = HDF5Library.errorDescription()
-        let nameOrder = visit(byCreationOrder: false)
-        guard nameOrder.status >= 0 else { throw HDF5Library.failure(path: path, object: "/", operation: "H5Ovisit") }
-        return (nameOrder.paths, false)
+        let byName = try visit(byCreationOrder: false)
+        guard try byName.groups.allSatisfy({ try indexesCreationOrder(root: root, group: $0, path: path) }) else {
+            return (byName.datasets, false)
+        }
+        return (try visit(byCreationOrder: true).datasets, true)
+    }
+
+    /// True when `group` (relative to the root) tracks and indexes link creation order.
+    private static func indexesCreationOrder(root: hid_t, group name: String, path: String) throws -> Bool {
+        let group = try HDF5Library.check(H5Gopen2(root, name, aimet_H5P_DEFAULT), path: path, object: name, operation: "H5Gopen2")
+        defer { H5Gclose(group) }
+        let properties = try HDF5Library.check(H5Gget_create_plist(group), path: path, object: name, operation: "H5Gget_create_plist")
+        defer { H5Pclose(properties) }
+        var flags: UInt32 = 0
+        try HDF5Library.check(H5Pget_link_creation_order(properties, &flags), path: path, object: name,
+                              operation: "H5Pget_link_creation_order")
+        return flags & aimet_H5P_CRT_ORDER_TRACKED_INDEXED == aimet_H5P_CRT_ORDER_TRACKED_INDEXED
     }
 }
