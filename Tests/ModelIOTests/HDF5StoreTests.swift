@@ -137,6 +137,17 @@ import Testing
         }
     }
 
+    @Test func keras2LayoutWithAMissingWeightIsInvalidHeader() throws {
+        let path = HDF5TestSupport.fixture("keras2-missing-weight.h5")
+        do {
+            _ = try HDF5Store(path: path)
+            Issue.record("a Keras 2 file with a missing weight was accepted")
+        } catch let ModelIOError.invalidHeader(errorPath, reason) {
+            #expect(errorPath == path)
+            #expect(reason.contains("dense_1/bias:0"))
+        }
+    }
+
     @Test func unknownTensorIsTensorNotFound() throws {
         let path = HDF5TestSupport.fixture("plain.h5")
         let store = try HDF5Store(path: path)

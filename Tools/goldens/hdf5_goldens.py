@@ -12,6 +12,7 @@ Writes into Tests/Fixtures/hdf5/:
   plain.h5 + plain.json               a small plain HDF5 file and its expected contents.
   keras3-small.h5 + keras3-small.json a tiny Keras 3 style file (vars/0 .. vars/11).
   unsupported-u16.h5                  a file with a uint16 dataset (no DType for it).
+  keras2-missing-weight.h5            a Keras 2 layout that lists a weight it does not hold.
 and appends/refreshes their lines in Tests/Fixtures/hdf5/MANIFEST.
 
 The models come from the cache `make models` fills: $AIMET_SWIFT_CACHE, default
@@ -171,6 +172,20 @@ def make_unsupported():
         f.create_dataset("counts_u16", data=np.array([1, 2, 3], dtype="<u2"))
 
 
+def make_keras2_missing_weight():
+    """A Keras 2 layout whose layer lists a weight that is not in the file."""
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Dense", "config": {"name": "dense_1", "units": 2}}]}}
+    with h5py.File(os.path.join(OUT, "keras2-missing-weight.h5"), "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        f.attrs["keras_version"] = "2.4.0"
+        weights = f.create_group("model_weights")
+        weights.attrs["layer_names"] = np.array([b"dense_1"])
+        layer = weights.create_group("dense_1")
+        layer.attrs["weight_names"] = np.array([b"dense_1/kernel:0", b"dense_1/bias:0"])
+        layer.create_dataset("dense_1/kernel:0", data=np.ones((3, 2), dtype="<f4"))
+
+
 def sha256_file(path):
     with open(path, "rb") as handle:
         return hashlib.sha256(handle.read()).hexdigest()
@@ -202,8 +217,9 @@ def main():
     make_plain()
     make_keras3_small()
     make_unsupported()
-    update_manifest(["fer-golden.json", "hed-golden.json", "plain.h5", "plain.json",
-                     "keras3-small.h5", "keras3-small.json", "unsupported-u16.h5"])
+    make_keras2_missing_weight()
+    update_manifest(["fer-golden.json", "hed-golden.json", "plain.h5", "plain.json", "keras3-small.h5",
+                     "keras3-small.json", "unsupported-u16.h5", "keras2-missing-weight.h5"])
 
 
 if __name__ == "__main__":

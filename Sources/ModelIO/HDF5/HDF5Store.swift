@@ -77,6 +77,10 @@ public final class HDF5Store: WeightStore {
             throw ModelIOError.tensorNotFound(path: path, tensor: name)
         }
         let info = tensors[location.index]
+        guard UInt64(info.byteCount) <= ProcessInfo.processInfo.physicalMemory else {
+            throw ModelIOError.unsupportedFormat(
+                path: path, reason: "dataset '\(location.dataset)' needs \(info.byteCount) bytes, more than this machine's memory")
+        }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(info.byteCount, 1), alignment: 16)
         defer { buffer.deallocate() }
         let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<info.byteCount])
