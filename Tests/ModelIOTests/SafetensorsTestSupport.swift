@@ -23,6 +23,16 @@ enum SafetensorsFileBuilder {
         return [UInt8](data)
     }
 
+    /// Where two byte strings first differ, as a readable message; nil when they are equal.
+    static func firstDifference(_ actual: [UInt8], _ expected: [UInt8]) -> String? {
+        if actual == expected { return nil }
+        let index = (0..<min(actual.count, expected.count)).first { actual[$0] != expected[$0] } ?? min(actual.count, expected.count)
+        let show = { (bytes: [UInt8]) in
+            String(decoding: bytes[min(index, bytes.count)..<min(index + 40, bytes.count)], as: UTF8.self).debugDescription
+        }
+        return "sizes \(actual.count) vs \(expected.count); first difference at byte \(index): \(show(actual)) vs \(show(expected))"
+    }
+
     /// Writes `bytes` to a file called `name` in a fresh temporary folder; returns its path.
     static func write(_ bytes: [UInt8], name: String = "model.safetensors") throws -> String {
         let path = try FixturePaths.temporaryFolder().appendingPathComponent(name).path
