@@ -11,7 +11,7 @@ public enum PickleValue: Sendable, Hashable {
     case bool(Bool)
     /// An integer that fits in 64 bits.
     case int(Int64)
-    /// An integer wider than 64 bits, as little-endian two's-complement bytes.
+    /// An integer wider than 64 bits, as little-endian two's-complement bytes of minimal length.
     case bigInteger([UInt8])
     case float(Double)
     case string(String)

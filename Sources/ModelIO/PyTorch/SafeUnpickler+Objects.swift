@@ -158,18 +158,19 @@ extension PickleMachine {
 
     // MARK: - Scalars
 
-    /// LONG1/LONG4 payload: little-endian two's complement of any width.
+    /// LONG1/LONG4 payload: little-endian two's complement of any width. Values that fit
+    /// 64 bits become `.int`; wider ones `.bigInteger` with redundant sign bytes removed.
     static func integer(fromLittleEndian raw: UnsafeRawBufferPointer) -> PickleValue {
         guard let last = raw.last else { return .int(0) }
         let negative = last & 0x80 != 0
         let extensionByte: UInt8 = negative ? 0xFF : 0x00
-        var significant = raw.count
-        while significant > 8, raw[significant - 1] == extensionByte { significant -= 1 }
-        if significant > 8 || (significant == 8 && ((raw[7] & 0x80 != 0) != negative)) {
-            return .bigInteger(Array(raw))
+        var length = raw.count
+        while length > 1, raw[length - 1] == extensionByte, (raw[length - 2] & 0x80 != 0) == negative {
+            length -= 1
         }
+        guard length <= 8 else { return .bigInteger(Array(raw[0..<length])) }
         var bits: UInt64 = negative ? ~0 : 0
-        for index in stride(from: min(significant, 8) - 1, through: 0, by: -1) {
+        for index in stride(from: length - 1, through: 0, by: -1) {
             bits = bits << 8 | UInt64(raw[index])
         }
         return .int(Int64(bitPattern: bits))
@@ -182,10 +183,36 @@ extension PickleMachine {
         return .int(value)
     }
 
+    /// LONG: decimal text with an optional trailing `L`, of any size.
     func parseTextLong(_ line: String) throws -> PickleValue {
-        let digits = line.hasSuffix("L") ? String(line.dropLast()) : line
-        guard let value = Int64(digits) else { throw invalid("'\(line.prefix(40))' is not a 64-bit integer") }
-        return .int(value)
+        let text = line.hasSuffix("L") ? String(line.dropLast()) : line
+        if let value = Int64(text) { return .int(value) }
+        let negative = text.hasPrefix("-")
+        let digits = (negative || text.hasPrefix("+")) ? text.utf8.dropFirst() : text.utf8[...]
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw invalid("'\(line.prefix(40))' is not an integer")
+        }
+        // Magnitude as little-endian bytes, then two's complement with a sign byte.
+        var magnitude: [UInt8] = [0]
+        for digit in digits {
+            var carry = UInt16(digit - 0x30)
+            for index in magnitude.indices {
+                let product = UInt16(magnitude[index]) * 10 + carry
+                magnitude[index] = UInt8(truncatingIfNeeded: product)
+                carry = product >> 8
+            }
+            if carry > 0 { magnitude.append(UInt8(carry)) }
+        }
+        magnitude.append(0)
+        if negative {
+            var carry: UInt16 = 1
+            for index in magnitude.indices {
+                let sum = UInt16(~magnitude[index]) + carry
+                magnitude[index] = UInt8(truncatingIfNeeded: sum)
+                carry = sum >> 8
+            }
+        }
+        return magnitude.withUnsafeBytes { PickleMachine.integer(fromLittleEndian: $0) }
     }
 
     func parseMemoIndex(_ line: String) throws -> UInt64 {

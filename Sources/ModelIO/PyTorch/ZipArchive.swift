@@ -45,6 +45,9 @@ struct ZipArchive {
         guard let endOffset else {
             throw ModelIOError.truncated(path: path, reason: "zip: no end-of-central-directory record (the archive is cut short or damaged)")
         }
+        guard endOffset + 22 + Int(ZipArchive.read16(bytes, endOffset + 20)) <= bytes.count else {
+            throw ModelIOError.truncated(path: path, reason: "zip: the archive comment runs past the end of the file")
+        }
         var entryCount = Int(ZipArchive.read16(bytes, endOffset + 10))
         var directorySize = Int(ZipArchive.read32(bytes, endOffset + 12))
         var directoryOffset = Int(ZipArchive.read32(bytes, endOffset + 16))
