@@ -206,6 +206,20 @@ enum PickleBytes {
         #expect(rebuilt.storage == PickleStorageReference(key: "7", dtype: .float16, location: "cpu", elementCount: 12, viewOffset: 0, viewCount: 12))
     }
 
+    @Test func legacyStorageViewsAreCheckedAgainstTheirStorage() throws {
+        func persistentID(view: [UInt8]) -> [UInt8] {
+            [0x80, 0x02, 0x28] + PickleBytes.unicode("storage") + PickleBytes.global("torch", "LongStorage")
+                + PickleBytes.unicode("9") + PickleBytes.unicode("cpu") + [0x4B, 0x0A] + view + [0x74, 0x51, 0x2E]
+        }
+        let inside = try PickleBytes.parse(persistentID(view: PickleBytes.unicode("9v") + [0x4B, 0x04, 0x4B, 0x06, 0x87]))
+        #expect(inside.root == .storage(PickleStorageReference(key: "9", dtype: .int64, location: "cpu", elementCount: 10, viewOffset: 4, viewCount: 6)))
+        let plain = try PickleBytes.parse(persistentID(view: [0x4E]))
+        #expect(plain.root == .storage(PickleStorageReference(key: "9", dtype: .int64, location: "cpu", elementCount: 10, viewOffset: 0, viewCount: 10)))
+        #expect(throws: ModelIOError.self) {
+            try PickleBytes.parse(persistentID(view: PickleBytes.unicode("9v") + [0x4B, 0x05, 0x4B, 0x06, 0x87]))
+        }
+    }
+
     @Test func misusedCallablesAreRefused() {
         let storageCall = [0x80, 0x02] + PickleBytes.global("torch", "FloatStorage") + [0x29, 0x52, 0x2E]
         let badArity = [0x80, 0x02] + PickleBytes.global("torch._utils", "_rebuild_tensor_v2") + [0x29, 0x52, 0x2E]
