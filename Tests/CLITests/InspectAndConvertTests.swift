@@ -39,7 +39,7 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let garbage = folder.appendingPathComponent("garbage.bin").path
-        FileManager.default.createFile(atPath: garbage, contents: Data("this is not a model at all".utf8))
+        _ = FileManager.default.createFile(atPath: garbage, contents: Data("this is not a model at all".utf8))
         let result = try CommandRunner.run(["inspect", garbage])
         #expect(result.status != 0)
         #expect(result.standardError.contains("garbage.bin"))
@@ -88,7 +88,7 @@ import Testing
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let truncated = folder.appendingPathComponent("truncated.pth").path
         let source = try Data(contentsOf: URL(fileURLWithPath: CachedModels.mobileNetV2))
-        FileManager.default.createFile(atPath: truncated, contents: source.prefix(source.count / 2))
+        _ = FileManager.default.createFile(atPath: truncated, contents: source.prefix(source.count / 2))
         let output = folder.appendingPathComponent("out.safetensors").path
         let result = try CommandRunner.run(["convert", truncated, output])
         #expect(result.status != 0)

@@ -86,3 +86,12 @@ public final class SafetensorsStore: WeightStore {
         }
     }
 }
+
+extension SafetensorsStore {
+    /// Parses and validates a whole safetensors file held in memory and returns its tensors
+    /// in file order, without keeping the bytes. The entry point of the header fuzzer; it
+    /// throws a `ModelIOError` for any malformed input and never traps.
+    public static func validate(fileBytes: UnsafeRawBufferPointer, path: String) throws -> [TensorInfo] {
+        try SafetensorsHeader(file: fileBytes, path: path).entries.map(\.info)
+    }
+}
