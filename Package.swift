@@ -29,8 +29,12 @@ let package = Package(
             dependencies: ["QuantCore", "CHDF5"]
         ),
         .target(
-            name: "AimetSwift",
+            name: "Runtime",
             dependencies: ["QuantCore", "ModelIO"]
+        ),
+        .target(
+            name: "AimetSwift",
+            dependencies: ["QuantCore", "ModelIO", "Runtime"]
         ),
         .executableTarget(
             name: "aimet-swift",
@@ -42,6 +46,7 @@ let package = Package(
         ),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "QuantCore"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "ModelIO"]),
         .testTarget(name: "CLITests", dependencies: ["ModelIO"]),
     ]
 )
