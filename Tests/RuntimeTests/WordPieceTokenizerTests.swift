@@ -145,6 +145,29 @@ struct WordPieceTokenizerTests {
         }
     }
 
+    @Test func malformedVocabularyFilesAreTypedErrors() throws {
+        let folder = try TokenizerTestPaths.temporaryFolder()
+        let vocabulary = folder + "/vocab.txt"
+        try Data([0x5B, 0x55, 0x4E, 0x4B, 0x5D, 0x0A, 0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: vocabulary))
+        #expect(throws: RuntimeError.invalidTokenizer(path: vocabulary, reason: "vocabulary is not UTF-8")) {
+            try WordPieceTokenizer(vocabularyFile: vocabulary)
+        }
+        try TokenizerTestPaths.write("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n", to: folder, as: "vocab.txt")
+        let configuration = try TokenizerTestPaths.write("{\"do_lower_case\": \"yes\"}", to: folder, as: "tokenizer_config.json")
+        #expect(throws: RuntimeError.invalidTokenizer(path: configuration, reason: "'do_lower_case' is not a boolean")) {
+            try WordPieceTokenizer(modelFolder: folder)
+        }
+        try TokenizerTestPaths.write("{\"do_lower_case\": true", to: folder, as: "tokenizer_config.json")
+        #expect(throws: RuntimeError.self) { try WordPieceTokenizer(modelFolder: folder) }
+        try TokenizerTestPaths.write("{\"do_lower_case\": true}", to: folder, as: "tokenizer_config.json")
+        let tokenizer = try WordPieceTokenizer(modelFolder: folder)
+        #expect(tokenizer.encode("Hello [SEP] bye").ids == [2, 4, 3, 1, 3])
+        try TokenizerTestPaths.write("[PAD]\n[CLS]\n[SEP]\n", to: folder, as: "vocab.txt")
+        #expect(throws: RuntimeError.unknownToken(path: vocabulary, token: "[UNK]")) {
+            try WordPieceTokenizer(modelFolder: folder)
+        }
+    }
+
     @Test func unknownTokenMissingFromVocabulary() throws {
         let folder = try TokenizerTestPaths.temporaryFolder()
         let path = try TokenizerTestPaths.write(smallTokenizerJSON(unknownToken: "<unk>"), to: folder, as: "tokenizer.json")

@@ -71,7 +71,7 @@ extension WordPieceTokenizer {
     /// `tokenize_chinese_chars`, the special tokens), as `BertTokenizerFast` does.
     public init(vocabularyFile path: String, configurationFile: String? = nil) throws {
         let bytes = try Self.readFile(path)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard let text = String(bytes: bytes, encoding: .utf8) else {
             throw RuntimeError.invalidTokenizer(path: path, reason: "vocabulary is not UTF-8")
         }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
