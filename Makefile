@@ -31,6 +31,10 @@ build: setup
 test: setup models tools-venv
 	$(SWIFT) build -c release --product aimet-swift
 	Tools/check-conversions.sh "$(RELEASE_BINARY)" "$(TOOLS_PYTHON)"
+	@scratch="$$(mktemp -d)" && \
+		AIMET_SWIFT_HDF5_SCRATCH="$$scratch" $(SWIFT) test --filter HDF5WriterTests >/dev/null && \
+		"$(TOOLS_PYTHON)" Tools/goldens/verify_hdf5_written.py "$$scratch/roundtrip.h5" "$$scratch/roundtrip-expected.json" && \
+		rm -rf "$$scratch"
 	$(SWIFT) test
 
 demo: setup models
