@@ -29,8 +29,16 @@ let package = Package(
             dependencies: ["QuantCore", "CHDF5"]
         ),
         .target(
-            name: "AimetSwift",
+            name: "ModelGraph",
             dependencies: ["QuantCore", "ModelIO"]
+        ),
+        .target(
+            name: "Runtime",
+            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "CBLAS"]
+        ),
+        .target(
+            name: "AimetSwift",
+            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "Runtime"]
         ),
         .executableTarget(
             name: "aimet-swift",
@@ -42,6 +50,8 @@ let package = Package(
         ),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "QuantCore"]),
+        .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "ModelIO"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "ModelGraph", "ModelIO"]),
         .testTarget(name: "CLITests", dependencies: ["ModelIO"]),
     ]
 )
