@@ -1,5 +1,5 @@
-/// Every failure the runtime layer reports. Each case names the file involved (and the
-/// token or setting where one is) so a user can find the problem without a debugger.
+/// Every failure the runtime layer reports. Each case names the file, node or input
+/// involved so a user can find the problem without a debugger.
 public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A file the runtime needs does not exist.
     case missingFile(path: String)
@@ -14,6 +14,14 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A model configuration file (`config.json`, `sentence_bert_config.json`) is
     /// malformed or lacks a required setting.
     case invalidConfiguration(path: String, reason: String)
+    /// A graph input was not supplied.
+    case missingInput(name: String)
+    /// A value has a shape the node cannot take.
+    case shapeMismatch(node: String, reason: String)
+    /// An index input (token id, position) is outside its embedding table.
+    case indexOutOfRange(node: String, index: Int, rows: Int)
+    /// A node lacks a parameter its op needs.
+    case missingParameter(node: String, parameter: String)
 
     public var description: String {
         switch self {
@@ -27,6 +35,14 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): token '\(token)' is not in the vocabulary"
         case let .invalidConfiguration(path, reason):
             return "\(path): invalid configuration: \(reason)"
+        case let .missingInput(name):
+            return "graph input '\(name)' was not supplied"
+        case let .shapeMismatch(node, reason):
+            return "node '\(node)': \(reason)"
+        case let .indexOutOfRange(node, index, rows):
+            return "node '\(node)': index \(index) is outside the table of \(rows) rows"
+        case let .missingParameter(node, parameter):
+            return "node '\(node)' has no parameter '\(parameter)'"
         }
     }
 }
