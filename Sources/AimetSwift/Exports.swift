@@ -1,3 +1,5 @@
 // The umbrella module: `import AimetSwift` gives every public API of the toolkit.
+@_exported import ModelGraph
 @_exported import ModelIO
 @_exported import QuantCore
+@_exported import Runtime

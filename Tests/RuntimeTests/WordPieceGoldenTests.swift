@@ -45,7 +45,7 @@ private func firstMismatch(_ tokenizer: WordPieceTokenizer, _ goldens: Goldens) 
     return nil
 }
 
-@Suite("WordPiece goldens (Hugging Face tokenizers 0.20.3)", .enabled(if: TokenizerTestPaths.hasMiniLM))
+@Suite("WordPiece goldens (Hugging Face tokenizers 0.20.3)")
 struct WordPieceGoldenTests {
     @Test func goldenFixtureIsVaried() throws {
         let goldens = try Goldens.load()

@@ -190,7 +190,7 @@ struct WordPieceTokenizerTests {
     }
 }
 
-@Suite("WordPiece tokenizer on MiniLM", .enabled(if: TokenizerTestPaths.hasMiniLM))
+@Suite("WordPiece tokenizer on MiniLM")
 struct MiniLMTokenizerTests {
     @Test func maximumSequenceLengthIs256() throws {
         #expect(try WordPieceTokenizer.maximumSequenceLength(modelFolder: TokenizerTestPaths.miniLMFolder) == 256)
