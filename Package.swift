@@ -48,6 +48,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "aimet-swift-bench", dependencies: ["AimetSwift"]),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "QuantCore"]),
         .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "ModelIO", "QuantCore"]),
