@@ -25,6 +25,10 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
         ),
         .target(
+            name: "CKernels",
+            linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
+        ),
+        .target(
             name: "ModelIO",
             dependencies: ["QuantCore", "CHDF5"]
         ),
@@ -34,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "Runtime",
-            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "CBLAS"]
+            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "CBLAS", "CKernels"]
         ),
         .target(
             name: "AimetSwift",
@@ -52,7 +56,7 @@ let package = Package(
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "QuantCore"]),
         .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "ModelIO", "QuantCore"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "ModelGraph", "ModelIO", "QuantCore"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "ModelGraph", "ModelIO", "QuantCore", "CKernels"]),
         .testTarget(name: "CLITests", dependencies: ["aimet-swift", "ModelIO"]),
     ]
 )

@@ -10,7 +10,7 @@ struct BenchmarkMain {
         let options = try BenchmarkOptions(arguments: Array(CommandLine.arguments.dropFirst()))
         let embedder = try SentenceEmbedder(modelFolder: options.model, threads: options.threads)
         var results: [BenchmarkResult] = []
-        for shape in BenchmarkShape.standard {
+        for shape in options.shapes {
             let inputs = SentenceEmbedder.graphInputs(
                 for: shape.syntheticEncodings(vocabularySize: embedder.model.configuration.vocabularySize),
                 paddingID: embedder.tokenizer.paddingID)

@@ -9,6 +9,7 @@ struct BenchmarkOptions {
     var minimumIterations = 5
     var peersFile: String?
     var reportFolder = "Reports"
+    var shapes = BenchmarkShape.standard
 
     init(arguments: [String]) throws {
         var iterator = arguments.makeIterator()
@@ -21,6 +22,12 @@ struct BenchmarkOptions {
             case "--iterations": minimumIterations = Int(value) ?? minimumIterations
             case "--peers": peersFile = value
             case "--reports": reportFolder = value
+            case "--shapes":
+                shapes = try value.split(separator: ",").map { label in
+                    let parts = label.split(separator: "x").compactMap { Int($0) }
+                    guard parts.count == 2, parts[0] > 0, parts[1] >= 2 else { throw BenchmarkError.usage("bad shape '\(label)'") }
+                    return BenchmarkShape(batch: parts[0], sequence: parts[1])
+                }
             default: throw BenchmarkError.usage("unknown option \(argument)")
             }
         }
@@ -38,7 +45,7 @@ enum BenchmarkError: Error, CustomStringConvertible {
     case invalidPeers(String)
     var description: String {
         switch self {
-        case let .usage(message): return "usage: aimet-swift-bench --model FOLDER [--threads N] [--iterations N] [--peers FILE] [--reports DIR]: \(message)"
+        case let .usage(message): return "usage: aimet-swift-bench --model FOLDER [--threads N] [--iterations N] [--shapes 1x16,32x128] [--peers FILE] [--reports DIR]: \(message)"
         case let .invalidPeers(message): return "peers file: \(message)"
         }
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import ModelGraph
 
@@ -14,10 +15,7 @@ public enum ActivationKernels {
             case .relu6:
                 for index in range { pointer[index] = min(max(pointer[index], 0), 6) }
             case .gelu:
-                for index in range {
-                    let x = pointer[index]
-                    pointer[index] = 0.5 * x * (1 + erf(x * 0.70710678118654752))
-                }
+                aimet_gelu_erf_f32(pointer + range.lowerBound, range.count)
             case .geluTanh:
                 for index in range {
                     let x = pointer[index]

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// Multi-head scaled dot-product attention on `[batch, sequence, heads · headSize]`
@@ -26,8 +27,7 @@ public enum AttentionKernel {
                                 query + offset, Int32(width), key + offset, Int32(width),
                                 0, scoreBase, Int32(sequence))
                     for row in 0..<sequence {
-                        softmaxRow(scoreBase + row * sequence, count: sequence,
-                                   mask: maskBox.value.map { $0 + item * sequence })
+                        aimet_softmax_row_f32(scoreBase + row * sequence, maskBox.value.map { $0 + item * sequence }, sequence)
                     }
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                                 Int32(sequence), Int32(headSize), Int32(sequence), 1,
@@ -36,30 +36,5 @@ public enum AttentionKernel {
                 }
             }
         }
-    }
-
-    /// Softmax of one row in place; keys whose mask is 0 get probability 0. A row with every
-    /// key masked becomes uniform over all keys (as adding a large negative bias does).
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, mask: UnsafePointer<Float>?) {
-        var maximum = -Float.infinity
-        for index in 0..<count where mask == nil || mask![index] != 0 {
-            maximum = max(maximum, row[index])
-        }
-        if maximum == -.infinity {
-            for index in 0..<count { row[index] = 1 / Float(count) }
-            return
-        }
-        var sum: Float = 0
-        for index in 0..<count {
-            if let mask, mask[index] == 0 {
-                row[index] = 0
-            } else {
-                let exponential = exp(row[index] - maximum)
-                row[index] = exponential
-                sum += exponential
-            }
-        }
-        let inverse = 1 / sum
-        for index in 0..<count { row[index] *= inverse }
     }
 }

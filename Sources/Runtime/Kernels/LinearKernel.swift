@@ -1,26 +1,40 @@
 import CBLAS
 
-/// fp32 `y = x·Wᵀ + b` through OpenBLAS, split over rows across threads.
+/// fp32 `y = x·Wᵀ + b` through OpenBLAS (single-threaded calls), parallelised here: over
+/// rows for tall inputs, over output columns for short ones (batch-1 decoding and small
+/// batches, where each thread then streams only its half of the weights).
 public enum LinearKernel {
+    /// Below this many rows the work is split over output columns instead of rows.
+    static let columnSplitRows = 64
+
     /// `input` is `[rows, inputs]`, `weight` `[outputs, inputs]`, `bias` `[outputs]` or nil;
     /// writes `[rows, outputs]` into `output`.
     public static func apply(input: UnsafePointer<Float>, rows: Int, inputs: Int,
                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputs: Int,
                              output: UnsafeMutablePointer<Float>, threads: Int) {
-        let rowsPerChunk = max(16, (rows + threads - 1) / max(1, threads))
         let outputBox = UncheckedSendable(output)
-        Parallel.forEachChunk(count: rows, chunkSize: rowsPerChunk, threads: threads) { range in
-            let destination = outputBox.value + range.lowerBound * outputs
-            if let bias {
-                for row in 0..<range.count {
-                    (destination + row * outputs).update(from: bias, count: outputs)
-                }
+        if let bias {
+            for row in 0..<rows { (output + row * outputs).update(from: bias, count: outputs) }
+        }
+        let beta: Float = bias == nil ? 0 : 1
+        if rows < columnSplitRows && threads > 1 {
+            let columnsPerChunk = max(32, ((outputs + threads - 1) / threads + 15) / 16 * 16)
+            Parallel.forEachChunk(count: outputs, chunkSize: columnsPerChunk, threads: threads) { columns in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                            Int32(rows), Int32(columns.count), Int32(inputs), 1,
+                            input, Int32(inputs),
+                            weight + columns.lowerBound * inputs, Int32(inputs), beta,
+                            outputBox.value + columns.lowerBound, Int32(outputs))
             }
+            return
+        }
+        let rowsPerChunk = max(16, (rows + threads - 1) / max(1, threads))
+        Parallel.forEachChunk(count: rows, chunkSize: rowsPerChunk, threads: threads) { range in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                         Int32(range.count), Int32(outputs), Int32(inputs), 1,
                         input + range.lowerBound * inputs, Int32(inputs),
-                        weight, Int32(inputs), bias == nil ? 0 : 1,
-                        destination, Int32(outputs))
+                        weight, Int32(inputs), beta,
+                        outputBox.value + range.lowerBound * outputs, Int32(outputs))
         }
     }
 
