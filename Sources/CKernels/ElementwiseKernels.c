@@ -8,10 +8,6 @@
 #include <immintrin.h>
 #endif
 
-static int simd_enabled = 1;
-
-void aimet_kernels_set_simd(int enabled) { simd_enabled = enabled; }
-
 int aimet_kernels_have_avx2(void) {
 #if AIMET_X86
     static int cached = -1;
@@ -19,7 +15,7 @@ int aimet_kernels_have_avx2(void) {
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }
-    return cached && simd_enabled;
+    return cached;
 #else
     return 0;
 #endif
@@ -34,7 +30,7 @@ void aimet_gelu_erf_f32_reference(float *values, size_t count) {
     }
 }
 
-void aimet_softmax_row_f32_reference(float *row, const float *mask, size_t count) {
+void aimet_softmax_row_f32_reference(float *row, const float *mask, size_t count, float scale) {
     float maximum = -INFINITY;
     for (size_t index = 0; index < count; index++) {
         if (mask == NULL || mask[index] != 0.0f) maximum = fmaxf(maximum, row[index]);
@@ -48,7 +44,7 @@ void aimet_softmax_row_f32_reference(float *row, const float *mask, size_t count
         if (mask != NULL && mask[index] == 0.0f) {
             row[index] = 0.0f;
         } else {
-            row[index] = expf(row[index] - maximum);
+            row[index] = expf((row[index] - maximum) * scale);
             sum += row[index];
         }
     }
@@ -128,7 +124,7 @@ static void exp_array_avx2(float *values, size_t count) {
 }
 
 __attribute__((target("avx2,fma")))
-static void softmax_avx2(float *row, const float *mask, size_t count) {
+static void softmax_avx2(float *row, const float *mask, size_t count, float scale) {
     float maximum = -INFINITY;
     for (size_t index = 0; index < count; index++) {
         if (mask == NULL || mask[index] != 0.0f) maximum = row[index] > maximum ? row[index] : maximum;
@@ -138,10 +134,11 @@ static void softmax_avx2(float *row, const float *mask, size_t count) {
         return;
     }
     const __m256 shift = _mm256_set1_ps(maximum);
+    const __m256 factor = _mm256_set1_ps(scale);
     __m256 total = _mm256_setzero_ps();
     size_t index = 0;
     for (; index + 8 <= count; index += 8) {
-        __m256 value = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(row + index), shift));
+        __m256 value = exp_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + index), shift), factor));
         if (mask != NULL) {
             __m256 keep = _mm256_cmp_ps(_mm256_loadu_ps(mask + index), _mm256_setzero_ps(), _CMP_NEQ_OQ);
             value = _mm256_and_ps(value, keep);
@@ -156,7 +153,7 @@ static void softmax_avx2(float *row, const float *mask, size_t count) {
         if (mask != NULL && mask[index] == 0.0f) {
             row[index] = 0.0f;
         } else {
-            row[index] = expf(row[index] - maximum);
+            row[index] = expf((row[index] - maximum) * scale);
             sum += row[index];
         }
     }
@@ -185,9 +182,9 @@ void aimet_exp_f32(float *values, size_t count) {
     for (size_t index = 0; index < count; index++) values[index] = expf(values[index]);
 }
 
-void aimet_softmax_row_f32(float *row, const float *mask, size_t count) {
+void aimet_softmax_row_f32(float *row, const float *mask, size_t count, float scale) {
 #if AIMET_X86
-    if (aimet_kernels_have_avx2()) { softmax_avx2(row, mask, count); return; }
+    if (aimet_kernels_have_avx2()) { softmax_avx2(row, mask, count, scale); return; }
 #endif
-    aimet_softmax_row_f32_reference(row, mask, count);
+    aimet_softmax_row_f32_reference(row, mask, count, scale);
 }

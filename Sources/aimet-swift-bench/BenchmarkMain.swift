@@ -17,6 +17,14 @@ struct BenchmarkMain {
             let timings = try BenchmarkTimer.measure(warmup: options.warmup, iterations: options.iterations(for: shape)) {
                 _ = try embedder.executor.run(inputs: inputs)
             }
+            if ProcessInfo.processInfo.environment["AIMET_SWIFT_PROFILE_OPS"] == "1" {
+                let profiler = OperationProfiler()
+                for _ in 0..<options.iterations(for: shape) {
+                    profiler.reset()
+                    _ = try embedder.executor.run(inputs: inputs, tap: profiler)
+                }
+                FileHandle.standardError.write(Data("time by op at \(shape.label):\n\(profiler.summary())\n".utf8))
+            }
             let result = BenchmarkResult(engine: "aimet-swift fp32", shape: shape, seconds: timings)
             FileHandle.standardError.write(Data("\(result.summaryLine)\n".utf8))
             results.append(result)

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import ModelGraph
 @testable import Runtime
@@ -28,27 +29,62 @@ func maximumDifference(_ left: [Float], _ right: [Float]) -> Float {
     /// Tolerance of fp32 BLAS against a Double-accumulated reference for K ≤ 1536.
     static let linearTolerance: Float = 1e-4
 
-    @Test(arguments: [(1, 7, 5), (3, 384, 384), (37, 384, 1536), (130, 1536, 384)])
-    func linearMatchesReference(rows: Int, inputs: Int, outputs: Int) {
+    @Test(arguments: [(1, 7, 5), (3, 384, 384), (7, 33, 17), (37, 384, 1536), (130, 1536, 384), (200, 300, 50)])
+    func linearMatchesReferenceAndIsIdenticalForAnyThreadCount(rows: Int, inputs: Int, outputs: Int) {
         var generator = SeededGenerator(seed: UInt64(rows * 31 + inputs))
         let input = generator.floats(rows * inputs)
         let weight = generator.floats(outputs * inputs, scale: 0.1)
         let bias = generator.floats(outputs)
         let expected = LinearKernel.reference(input: input, rows: rows, inputs: inputs, weight: weight, bias: bias, outputs: outputs)
+        let packed = PackedMatrix(linearWeight: weight, columns: outputs, depth: inputs)
+        var first: [Float]?
         for threads in [1, 2, 3] {
             var output = [Float](repeating: .nan, count: rows * outputs)
             input.withUnsafeBufferPointer { input in
-                weight.withUnsafeBufferPointer { weight in
-                    bias.withUnsafeBufferPointer { bias in
-                        output.withUnsafeMutableBufferPointer { output in
-                            LinearKernel.apply(input: input.baseAddress!, rows: rows, inputs: inputs,
-                                               weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: outputs,
-                                               output: output.baseAddress!, threads: threads)
-                        }
+                bias.withUnsafeBufferPointer { bias in
+                    output.withUnsafeMutableBufferPointer { output in
+                        LinearKernel.apply(input: input.baseAddress!, rows: rows, weight: packed, bias: bias.baseAddress!,
+                                           output: output.baseAddress!, threads: threads)
                     }
                 }
             }
             #expect(maximumDifference(output, expected) <= Self.linearTolerance, "threads \(threads)")
+            if let first {
+                #expect(output == first, "results differ between thread counts")
+            } else {
+                first = output
+            }
+        }
+    }
+
+    @Test func packedGEMMPortablePathMatchesReference() {
+        let rows = 13, inputs = 300, outputs = 37
+        var generator = SeededGenerator(seed: 99)
+        let input = generator.floats(rows * inputs), weight = generator.floats(outputs * inputs, scale: 0.1)
+        let expected = LinearKernel.reference(input: input, rows: rows, inputs: inputs, weight: weight, bias: nil, outputs: outputs)
+        let packed = PackedMatrix(linearWeight: weight, columns: outputs, depth: inputs)
+        var output = [Float](repeating: .nan, count: rows * outputs)
+        input.withUnsafeBufferPointer { input in
+            packed.storage.withUnsafeBufferPointer { packed in
+                output.withUnsafeMutableBufferPointer { output in
+                    aimet_sgemm_packed_portable(rows, outputs, inputs, input.baseAddress!, inputs, packed.baseAddress!,
+                                                nil, output.baseAddress!, outputs)
+                }
+            }
+        }
+        #expect(maximumDifference(output, expected) <= Self.linearTolerance)
+    }
+
+    @Test func parallelLoopVisitsEveryChunkOnce() {
+        for threads in [1, 2, 4] {
+            let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1000)
+            counter.initialize(repeating: 0, count: 1000)
+            defer { counter.deallocate() }
+            let box = UncheckedSendable(counter)
+            Parallel.forEachChunk(count: 1000, chunkSize: 7, threads: threads) { range in
+                for index in range { box.value[index] += 1 }
+            }
+            #expect((0..<1000).allSatisfy { counter[$0] == 1 }, "threads \(threads)")
         }
     }
 

@@ -29,59 +29,61 @@ enum FloatOperations {
         return Tensor(shape: indices.shape + [width], scalars: result)
     }
 
-    static func linear(_ node: Node, _ input: Tensor, threads: Int) throws -> Tensor {
-        let weight = try parameter(node, "weight")
-        let outputs = weight.shape[0], inputs = weight.shape[1]
+    static func linear(_ node: Node, _ input: Tensor, packed: PackedMatrix, threads: Int) throws -> Tensor {
+        let outputs = packed.columns, inputs = packed.depth
         guard input.shape.last == inputs else {
             throw RuntimeError.shapeMismatch(node: node.name, reason: "input \(input.shape) does not end in \(inputs)")
         }
         let rows = input.count / inputs
         let bias = node.parameters["bias"]
-        var result = [Float](repeating: 0, count: rows * outputs)
-        input.scalars.withUnsafeBufferPointer { input in
-            weight.scalars.withUnsafeBufferPointer { weight in
-                result.withUnsafeMutableBufferPointer { output in
-                    if let bias {
-                        bias.scalars.withUnsafeBufferPointer { bias in
-                            LinearKernel.apply(input: input.baseAddress!, rows: rows, inputs: inputs, weight: weight.baseAddress!,
-                                               bias: bias.baseAddress!, outputs: outputs, output: output.baseAddress!, threads: threads)
-                        }
-                    } else {
-                        LinearKernel.apply(input: input.baseAddress!, rows: rows, inputs: inputs, weight: weight.baseAddress!,
-                                           bias: nil, outputs: outputs, output: output.baseAddress!, threads: threads)
+        let result = [Float](unsafeUninitializedCapacity: rows * outputs) { output, initialized in
+            input.scalars.withUnsafeBufferPointer { input in
+                if let bias {
+                    bias.scalars.withUnsafeBufferPointer { bias in
+                        LinearKernel.apply(input: input.baseAddress!, rows: rows, weight: packed, bias: bias.baseAddress!,
+                                           output: output.baseAddress!, threads: threads)
                     }
+                } else {
+                    LinearKernel.apply(input: input.baseAddress!, rows: rows, weight: packed, bias: nil,
+                                       output: output.baseAddress!, threads: threads)
                 }
             }
+            initialized = rows * outputs
         }
         return Tensor(shape: Array(input.shape.dropLast()) + [outputs], scalars: result)
     }
 
-    static func layerNorm(_ node: Node, _ input: Tensor, epsilon: Float, threads: Int) throws -> Tensor {
+    /// Layer normalisation in place over the last axis of `values`.
+    static func layerNorm(_ node: Node, _ values: inout Tensor, epsilon: Float, threads: Int) throws {
         let weight = try parameter(node, "weight"), bias = try parameter(node, "bias")
         let width = weight.count
-        guard input.shape.last == width else {
-            throw RuntimeError.shapeMismatch(node: node.name, reason: "input \(input.shape) does not end in \(width)")
+        guard values.shape.last == width else {
+            throw RuntimeError.shapeMismatch(node: node.name, reason: "input \(values.shape) does not end in \(width)")
         }
-        var result = input
-        result.scalars.withUnsafeMutableBufferPointer { values in
+        let rows = values.count / width
+        values.scalars.withUnsafeMutableBufferPointer { values in
             weight.scalars.withUnsafeBufferPointer { weight in
                 bias.scalars.withUnsafeBufferPointer { bias in
-                    NormalizationKernels.layerNorm(values.baseAddress!, rows: input.count / width, width: width,
+                    NormalizationKernels.layerNorm(values.baseAddress!, rows: rows, width: width,
                                                    weight: weight.baseAddress!, bias: bias.baseAddress!,
                                                    epsilon: epsilon, threads: threads)
                 }
             }
         }
-        return result
     }
 
-    static func elementwise(_ node: Node, _ arguments: [Tensor], _ combine: (Float, Float) -> Float) throws -> Tensor {
+    static func elementwise(_ node: Node, _ arguments: inout [Tensor], _ combine: (Float, Float) -> Float) throws -> Tensor {
         guard arguments.count == 2, arguments[0].shape == arguments[1].shape else {
             throw RuntimeError.shapeMismatch(node: node.name, reason: "operands \(arguments.map(\.shape)) differ")
         }
-        var result = arguments[0]
-        let other = arguments[1].scalars
-        for index in 0..<result.count { result.scalars[index] = combine(result.scalars[index], other[index]) }
+        let other = arguments.removeLast()
+        var result = arguments.removeLast()
+        let count = result.count
+        result.scalars.withUnsafeMutableBufferPointer { output in
+            other.scalars.withUnsafeBufferPointer { input in
+                for index in 0..<count { output[index] = combine(output[index], input[index]) }
+            }
+        }
         return result
     }
 

@@ -16,12 +16,21 @@ public struct GraphExecutor: Sendable {
     /// Threads used by the kernels (results do not depend on it).
     public let threads: Int
     private let lastUses: [ValueID: Int]
+    /// Linear weights packed for the GEMM kernel, by node name.
+    private let packedWeights: [String: PackedMatrix]
 
     /// Prepares `graph` for execution on `threads` threads (default: all cores).
     public init(graph: Graph, threads: Int = ProcessInfoCores.active) {
         self.graph = graph
         self.threads = max(1, threads)
         self.lastUses = graph.lastUses()
+        var packed: [String: PackedMatrix] = [:]
+        for node in graph.nodes where node.op == .linear {
+            if let weight = node.parameters["weight"], weight.rank == 2 {
+                packed[node.name] = PackedMatrix(linearWeight: weight.scalars, columns: weight.shape[0], depth: weight.shape[1])
+            }
+        }
+        self.packedWeights = packed
         aimet_blas_use_single_thread()
     }
 
@@ -33,45 +42,53 @@ public struct GraphExecutor: Sendable {
             values[input.value] = tensor
         }
         for (index, node) in graph.nodes.enumerated() {
-            let arguments = try node.inputs.map { value -> Tensor in
-                guard let tensor = values[value] else {
+            var arguments: [Tensor] = []
+            arguments.reserveCapacity(node.inputs.count)
+            for (position, value) in node.inputs.enumerated() {
+                // A value read for the last time is moved out, so in-place ops own its buffer.
+                let lastRead = lastUses[value] == index && !node.inputs[(position + 1)...].contains(value)
+                guard let tensor = lastRead ? values.removeValue(forKey: value) : values[value] else {
                     throw RuntimeError.shapeMismatch(node: node.name, reason: "input \(value) is not available")
                 }
-                return tensor
+                arguments.append(tensor)
             }
-            var output = try execute(node, arguments)
+            var output = try execute(node, &arguments)
             tap?.nodeDidRun(node, output: &output)
             values[node.output] = output
-            for value in node.inputs where lastUses[value] == index { values[value] = nil }
         }
         return graph.outputs.map { values[$0]! }
     }
 
-    private func execute(_ node: Node, _ arguments: [Tensor]) throws -> Tensor {
+    private func execute(_ node: Node, _ arguments: inout [Tensor]) throws -> Tensor {
         switch node.op {
         case .embedding:
             return try FloatOperations.embedding(node, indices: arguments[0])
         case .linear:
-            return try FloatOperations.linear(node, arguments[0], threads: threads)
+            guard let packed = packedWeights[node.name] else {
+                throw RuntimeError.missingParameter(node: node.name, parameter: "weight")
+            }
+            return try FloatOperations.linear(node, arguments[0], packed: packed, threads: threads)
         case let .layerNorm(epsilon):
-            return try FloatOperations.layerNorm(node, arguments[0], epsilon: epsilon, threads: threads)
+            var result = arguments.removeFirst()
+            try FloatOperations.layerNorm(node, &result, epsilon: epsilon, threads: threads)
+            return result
         case let .activation(kind):
-            var result = arguments[0]
+            var result = arguments.removeFirst()
             let count = result.count
             result.scalars.withUnsafeMutableBufferPointer {
                 ActivationKernels.apply(kind, to: $0.baseAddress!, count: count, threads: threads)
             }
             return result
         case .add:
-            return try FloatOperations.elementwise(node, arguments, +)
+            return try FloatOperations.elementwise(node, &arguments, +)
         case .mul:
-            return try FloatOperations.elementwise(node, arguments, *)
+            return try FloatOperations.elementwise(node, &arguments, *)
         case let .attention(attributes):
             return try FloatOperations.attention(node, arguments, attributes: attributes, threads: threads)
         case .meanPool:
             return try FloatOperations.meanPool(node, arguments)
         case .l2Normalize:
-            var result = arguments[0]
+            var result = arguments.removeFirst()
             let width = result.shape.last ?? 1
             NormalizationKernels.l2Normalize(&result.scalars, rows: result.count / max(width, 1), width: width)
             return result

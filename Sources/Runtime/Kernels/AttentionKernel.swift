@@ -1,9 +1,7 @@
-import CBLAS
 import CKernels
-import Foundation
 
 /// Multi-head scaled dot-product attention on `[batch, sequence, heads · headSize]`
-/// buffers, one (batch item, head) pair per task.
+/// buffers, one (batch item, head) pair per task, through the packed GEMM kernel.
 public enum AttentionKernel {
     /// Writes the attention output into `output` (same layout as `query`). `mask`
     /// (`[batch, sequence]`, 1 = attend) hides padding keys; it may be nil.
@@ -12,27 +10,28 @@ public enum AttentionKernel {
                              output: UnsafeMutablePointer<Float>, threads: Int) {
         let width = heads * headSize
         let scale = 1 / Float(headSize).squareRoot()
-        let outputBox = UncheckedSendable(output)
-        let maskBox = UncheckedSendable(mask)
+        let box = UncheckedSendable((query, key, value, mask, output))
         Parallel.forEachChunk(count: batch * heads, chunkSize: 1, threads: threads) { range in
+            let (query, key, value, mask, output) = box.value
             var scores = [Float](repeating: 0, count: sequence * sequence)
+            var packed = [Float](repeating: 0, count: aimet_sgemm_packed_count(max(sequence, headSize), max(sequence, headSize)))
             for task in range {
-                let item = task / heads
-                let head = task % heads
+                let item = task / heads, head = task % heads
                 let offset = item * sequence * width + head * headSize
                 scores.withUnsafeMutableBufferPointer { scores in
-                    let scoreBase = scores.baseAddress!
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                                Int32(sequence), Int32(sequence), Int32(headSize), scale,
-                                query + offset, Int32(width), key + offset, Int32(width),
-                                0, scoreBase, Int32(sequence))
-                    for row in 0..<sequence {
-                        aimet_softmax_row_f32(scoreBase + row * sequence, maskBox.value.map { $0 + item * sequence }, sequence)
+                    packed.withUnsafeMutableBufferPointer { packed in
+                        let scoreBase = scores.baseAddress!, packedBase = packed.baseAddress!
+                        // scores = Q·Kᵀ (scaled inside the softmax).
+                        aimet_sgemm_pack_transposed(key + offset, width, sequence, headSize, packedBase)
+                        aimet_sgemm_packed(sequence, sequence, headSize, query + offset, width, packedBase, nil, scoreBase, sequence)
+                        let rowMask = mask.map { $0 + item * sequence }
+                        for row in 0..<sequence {
+                            aimet_softmax_row_f32(scoreBase + row * sequence, rowMask, sequence, scale)
+                        }
+                        // output = P·V.
+                        aimet_sgemm_pack(value + offset, width, sequence, headSize, packedBase)
+                        aimet_sgemm_packed(sequence, headSize, sequence, scoreBase, sequence, packedBase, nil, output + offset, width)
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(sequence), Int32(headSize), Int32(sequence), 1,
-                                scoreBase, Int32(sequence), value + offset, Int32(width),
-                                0, outputBox.value + offset, Int32(width))
                 }
             }
         }

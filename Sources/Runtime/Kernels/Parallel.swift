@@ -1,8 +1,8 @@
-import Dispatch
+import CKernels
 
-/// Splits work into a fixed number of chunks and runs them on up to `threads` cores.
-/// Chunk boundaries depend only on the work size, never on the thread count, so results
-/// are identical for any number of threads.
+/// Splits work into chunks and runs them on up to `threads` cores through the persistent
+/// worker pool of `CKernels`. Callers choose chunk boundaries from the work's shape only,
+/// never from the thread count, so results are identical for any number of threads.
 public enum Parallel {
     /// Runs `body(range)` for consecutive ranges covering `0..<count`, each at most
     /// `chunkSize` long, using up to `threads` threads.
@@ -16,12 +16,23 @@ public enum Parallel {
             return
         }
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                box.value(chunk * size..<min(count, (chunk + 1) * size))
+            var job = ChunkJob(count: count, size: size, body: body)
+            withUnsafeMutablePointer(to: &job) { pointer in
+                aimet_pool_run(chunks, Int32(threads), { context, chunk in
+                    let job = context!.assumingMemoryBound(to: ChunkJob.self)
+                    let start = chunk * job.pointee.size
+                    job.pointee.body(start..<min(job.pointee.count, start + job.pointee.size))
+                }, pointer)
             }
         }
     }
+}
+
+/// What one parallel loop runs, handed to the C pool by pointer.
+private struct ChunkJob {
+    let count: Int
+    let size: Int
+    let body: (Range<Int>) -> Void
 }
 
 /// Carries a value across a `@Sendable` boundary when the caller guarantees that the
