@@ -6,7 +6,7 @@ import Testing
 @Suite struct HDF5WriterTests {
     /// Random tensors of every dtype the round trip covers, with '/' in most names.
     static func sampleTensors(seed: UInt64) throws -> [RawTensor] {
-        var generator = HDF5SeededGenerator(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         func randomFloats(_ count: Int) -> [Float] {
             (0..<count).map { _ in Float.random(in: -4...4, using: &generator) }
         }

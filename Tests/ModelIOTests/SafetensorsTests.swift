@@ -97,7 +97,7 @@ import Testing
 
     @Test(arguments: [UInt64(1), 2, 3])
     func writerReaderRoundTripOnRandomTensors(seed: UInt64) throws {
-        var random = SafetensorsTestRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var tensors: [RawTensor] = []
         for index in 0..<24 {
             let dtype = DType.allCases[Int.random(in: 0..<DType.allCases.count, using: &random)]

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import QuantCore
 import Testing
 
 /// The SIMD element-wise kernels against their portable references (libm).
