@@ -41,8 +41,12 @@ let package = Package(
             dependencies: ["QuantCore", "ModelIO", "ModelGraph", "CBLAS", "CKernels"]
         ),
         .target(
+            name: "Reporting",
+            dependencies: ["ModelIO"]
+        ),
+        .target(
             name: "AimetSwift",
-            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "Runtime"]
+            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "Runtime", "Reporting"]
         ),
         .executableTarget(
             name: "aimet-swift",
@@ -57,6 +61,7 @@ let package = Package(
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "QuantCore"]),
         .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "ModelIO", "QuantCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "ModelGraph", "ModelIO", "QuantCore", "CKernels"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ModelIO"]),
         .testTarget(name: "CLITests", dependencies: ["aimet-swift", "ModelIO"]),
     ]
 )

@@ -2,4 +2,5 @@
 @_exported import ModelGraph
 @_exported import ModelIO
 @_exported import QuantCore
+@_exported import Reporting
 @_exported import Runtime
