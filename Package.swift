@@ -45,8 +45,12 @@ let package = Package(
             dependencies: ["ModelIO"]
         ),
         .target(
-            name: "AimetSwift",
+            name: "Quantization",
             dependencies: ["QuantCore", "ModelIO", "ModelGraph", "Runtime", "Reporting"]
+        ),
+        .target(
+            name: "AimetSwift",
+            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "Runtime", "Reporting", "Quantization"]
         ),
         .executableTarget(
             name: "aimet-swift",
@@ -62,6 +66,7 @@ let package = Package(
         .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "ModelIO", "QuantCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "ModelGraph", "ModelIO", "QuantCore", "CKernels"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ModelIO"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Runtime", "ModelGraph", "ModelIO", "QuantCore"]),
         .testTarget(name: "CLITests", dependencies: ["aimet-swift", "ModelIO"]),
     ]
 )

@@ -2,5 +2,6 @@
 @_exported import ModelGraph
 @_exported import ModelIO
 @_exported import QuantCore
+@_exported import Quantization
 @_exported import Reporting
 @_exported import Runtime

@@ -57,7 +57,10 @@ public enum WeightStores {
         let index = folder.appendingPathComponent("model.safetensors.index.json").path
         if FileManager.default.fileExists(atPath: index) { return try ShardedSafetensorsStore(indexPath: index) }
         let single = folder.appendingPathComponent("model.safetensors").path
-        if FileManager.default.fileExists(atPath: single) { return try SafetensorsStore(path: single) }
+        if FileManager.default.fileExists(atPath: single) {
+            if CompressedModel.isCompressed(folder: path) { return try CompressedModel(folder: path).dequantizedStore() }
+            return try SafetensorsStore(path: single)
+        }
         throw ModelIOError.fileNotFound(path: folder.appendingPathComponent("model.safetensors").path)
     }
 }

@@ -1,0 +1,81 @@
+import Foundation
+import ModelIO
+import QuantCore
+
+/// What `calibrate` computes and `export` consumes: the recipe, the source model, and an
+/// encoding for every planned weight and activation quantizer.
+public struct CalibrationResult: Sendable, Equatable, Codable {
+    /// The schema version of `calibration.json`.
+    public static let formatVersion = 1
+
+    public var formatVersion: Int
+    /// The source model folder.
+    public var modelPath: String
+    /// sha256 of the source weights file.
+    public var sourceSHA256: String
+    public var recipe: QuantizationRecipe
+    /// Weight encodings by checkpoint tensor name.
+    public var weightEncodings: [String: Encoding]
+    /// Activation encodings by node name.
+    public var activationEncodings: [String: Encoding]
+    /// Calibration inputs used.
+    public var sampleCount: Int
+    /// What a reader should know (supergroups, truncated prompts, promoted quantizers).
+    public var notes: [String]
+
+    public init(modelPath: String, sourceSHA256: String, recipe: QuantizationRecipe, weightEncodings: [String: Encoding],
+                activationEncodings: [String: Encoding], sampleCount: Int, notes: [String]) {
+        formatVersion = CalibrationResult.formatVersion
+        self.modelPath = modelPath
+        self.sourceSHA256 = sourceSHA256
+        self.recipe = recipe
+        self.weightEncodings = weightEncodings
+        self.activationEncodings = activationEncodings
+        self.sampleCount = sampleCount
+        self.notes = notes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version"
+        case modelPath = "model"
+        case sourceSHA256 = "source_sha256"
+        case recipe
+        case weightEncodings = "weight_encodings"
+        case activationEncodings = "activation_encodings"
+        case sampleCount = "samples"
+        case notes
+    }
+
+    /// The file name inside a calibration folder.
+    public static let fileName = "calibration.json"
+
+    /// Deterministic JSON (sorted keys).
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return try encoder.encode(self)
+    }
+
+    /// Writes `calibration.json` into `folder` (created if needed), atomically.
+    public func write(toFolder folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(try jsonData(), to: URL(fileURLWithPath: folder).appendingPathComponent(Self.fileName).path)
+    }
+
+    /// Reads `calibration.json` from `folder`.
+    public static func read(fromFolder folder: String) throws -> CalibrationResult {
+        let path = URL(fileURLWithPath: folder).appendingPathComponent(fileName).path
+        let file = try MappedFile(path: path)
+        do {
+            let result = try JSONDecoder().decode(CalibrationResult.self, from: Data(file.bytes))
+            guard result.formatVersion == formatVersion else {
+                throw QuantizationPipelineError.invalidCalibration(path: path, reason: "format_version \(result.formatVersion), this build reads \(formatVersion)")
+            }
+            return result
+        } catch let error as QuantizationPipelineError {
+            throw error
+        } catch {
+            throw QuantizationPipelineError.invalidCalibration(path: path, reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ModelGraph
+import ModelIO
+import QuantCore
+import Runtime
+
+/// Loads a model folder (fp32 or compressed) ready to embed text with the bundled runtime.
+public enum ModelLoader {
+    /// An fp32 folder runs as is; a compressed folder runs with its quantized weights and
+    /// its activation quantizers applied.
+    public static func embeddingModel(folder: String, threads: Int = ProcessInfoCores.active) throws -> EmbeddingModel {
+        let embedder = try SentenceEmbedder(modelFolder: folder, threads: threads)
+        guard CompressedModel.isCompressed(folder: folder) else {
+            return EmbeddingModel(path: folder, embedder: embedder, tap: nil)
+        }
+        let compressed = try CompressedModel(folder: folder)
+        let encodings = try Exporter.activationEncodings(from: compressed.activationEncodings)
+        return EmbeddingModel(path: folder, embedder: embedder, tap: encodings.isEmpty ? nil : ActivationQuantizationTap(encodings: encodings))
+    }
+
+    /// What a report should say about a compressed model (its precision choices).
+    public static func notes(folder: String) throws -> [String] {
+        guard CompressedModel.isCompressed(folder: folder) else { return [] }
+        let compressed = try CompressedModel(folder: folder)
+        let encodings = try Exporter.activationEncodings(from: compressed.activationEncodings)
+        var notes: [String] = []
+        let widths = Dictionary(grouping: compressed.bits, by: \.value).mapValues(\.count)
+        notes.append("quantized weights: " + widths.keys.sorted().map { "\(widths[$0]!) at \($0) bits" }.joined(separator: ", "))
+        let sixteen = encodings.filter { $0.value.scheme.bits == 16 }.map(\.key).sorted()
+        if !encodings.isEmpty {
+            notes.append("\(encodings.count) activation quantizers" + (sixteen.isEmpty ? "" : "; at 16 bits: \(sixteen.joined(separator: ", "))"))
+        }
+        return notes
+    }
+}

@@ -1,0 +1,83 @@
+import ModelGraph
+import QuantCore
+
+/// Which tensors get which quantizer: weights of quantizable layers, and the outputs of the
+/// ops that carry activation quantizers.
+public struct QuantizationPlan: Sendable, Equatable {
+    /// A weight to quantize.
+    public struct WeightTarget: Sendable, Equatable {
+        /// The node holding the weight.
+        public var node: String
+        /// The checkpoint name of the weight (`….weight`).
+        public var tensor: String
+        public var scheme: QuantScheme
+        public var estimator: RangeEstimator
+    }
+
+    /// An activation quantizer on a node's output.
+    public struct ActivationTarget: Sendable, Equatable {
+        /// The node whose output is quantized.
+        public var node: String
+        public var scheme: QuantScheme
+        public var estimator: RangeEstimator
+    }
+
+    public var weights: [WeightTarget]
+    public var activations: [ActivationTarget]
+    /// Why some candidates got no quantizer (supergroups, keep-float patterns).
+    public var notes: [String]
+
+    /// The default plan for `graph` under `recipe`:
+    /// - weights: every linear layer (recipe.weights) and embedding table (recipe.embeddings),
+    ///   except names matching `keepWeightsFloat`;
+    /// - activations (unless float): the output of every op, except a linear layer whose only
+    ///   consumer is an activation function (the pair is one "supergroup", quantized after the
+    ///   activation, as AIMET does), embedding lookups (their rows are already on the weight
+    ///   grid), and names matching `keepFloat`. Softmax and layer-norm internals stay float
+    ///   inside their ops.
+    public init(graph: Graph, recipe: QuantizationRecipe) throws {
+        var weights: [WeightTarget] = []
+        var notes: [String] = []
+        for node in graph.nodes where node.op.hasQuantizableWeight {
+            guard let source = node.parameterSources["weight"] else { continue }
+            if NamePattern.matchesAny(node.name, recipe.keepWeightsFloat) {
+                notes.append("weights of \(node.name) kept float (keep_weights_float)")
+                continue
+            }
+            switch node.op {
+            case .embedding:
+                guard let scheme = recipe.embeddings else { continue }
+                weights.append(WeightTarget(node: node.name, tensor: source, scheme: scheme, estimator: .minMax))
+            default:
+                weights.append(WeightTarget(node: node.name, tensor: source, scheme: recipe.weights, estimator: recipe.weightEstimator))
+            }
+        }
+        var activations: [ActivationTarget] = []
+        if let bits = recipe.activations.bits {
+            let scheme = try QuantScheme(bits: bits, symmetry: recipe.activationSymmetry, granularity: .perTensor)
+            let consumers = QuantizationPlan.consumers(of: graph)
+            for node in graph.nodes {
+                if case .embedding = node.op { continue }
+                if NamePattern.matchesAny(node.name, recipe.keepFloat) { continue }
+                if node.op == .linear, let readers = consumers[node.output], readers.count == 1,
+                   case .activation = readers[0].op {
+                    notes.append("\(node.name) + \(readers[0].name): one supergroup, quantized after the activation")
+                    continue
+                }
+                activations.append(ActivationTarget(node: node.name, scheme: scheme, estimator: recipe.activationEstimator))
+            }
+        }
+        self.weights = weights
+        self.activations = activations
+        self.notes = notes
+    }
+
+    /// For each value, the nodes that read it, in graph order.
+    static func consumers(of graph: Graph) -> [ValueID: [Node]] {
+        var result: [ValueID: [Node]] = [:]
+        for node in graph.nodes {
+            for input in Set(node.inputs) { result[input, default: []].append(node) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,60 @@
+import AimetSwift
+import ArgumentParser
+
+/// The recipe options shared by the commands that quantize.
+struct RecipeOptions: ParsableArguments {
+    @Option(name: .long, help: "Weight bit width: int4, int8 or int16.")
+    var weights = "int8"
+
+    @Option(name: .long, help: "Activations: int8, int16 or float.")
+    var activations = "int8"
+
+    @Option(name: .long, help: "Weight granularity: per-tensor, per-channel or per-block:N.")
+    var granularity = "per-channel"
+
+    @Flag(name: .long, help: "Asymmetric weights (unsigned grid with zero points).")
+    var asymmetric = false
+
+    @Option(name: .long, help: "Activation range estimator: minmax, percentile:P, sqnr or mse.")
+    var estimator = "sqnr"
+
+    @Option(name: .long, help: "Weight range estimator: minmax, percentile:P, sqnr or mse.")
+    var weightEstimator = "minmax"
+
+    @Option(name: .long, help: "Embedding tables: int8, int4 or float (per row).")
+    var embeddings = "int8"
+
+    @Option(name: .long, help: "A recipe JSON file; replaces the options above.")
+    var config: String?
+
+    func validate() throws {
+        _ = try recipe()
+    }
+
+    /// The recipe the options describe (or the `--config` file's).
+    func recipe() throws -> QuantizationRecipe {
+        if let config {
+            let file = try MappedFile(path: config)
+            do {
+                return try JSONDecoder().decode(QuantizationRecipe.self, from: Data(file.bytes))
+            } catch {
+                throw ValidationError("\(config): not a valid recipe: \(error)")
+            }
+        }
+        do {
+            let weightScheme = try QuantScheme(bits: try QuantScheme.bitWidth(parsing: weights),
+                                               symmetry: asymmetric ? .asymmetric : .symmetric,
+                                               granularity: try Granularity(parsing: granularity))
+            guard let precision = ActivationPrecision(rawValue: activations) else {
+                throw ValidationError("--activations must be one of \(ActivationPrecision.allCases.map(\.rawValue).joined(separator: ", ")), got '\(activations)'")
+            }
+            let embeddingScheme: QuantScheme? = embeddings == "float" ? nil
+                : try QuantScheme(bits: try QuantScheme.bitWidth(parsing: embeddings), symmetry: .symmetric, granularity: .perChannel(axis: 0))
+            return QuantizationRecipe(weights: weightScheme, weightEstimator: try RangeEstimator(parsing: weightEstimator),
+                                      activations: precision, activationEstimator: try RangeEstimator(parsing: estimator),
+                                      embeddings: embeddingScheme)
+        } catch let error as QuantizationError {
+            throw ValidationError("\(error)")
+        }
+    }
+}
