@@ -18,6 +18,17 @@ import Testing
         (document.activationEncodings + document.parameterEncodings).first { $0.name == name }
     }
 
+    /// The fixtures are the ones the MANIFEST describes.
+    @Test func fixturesMatchTheirManifest() throws {
+        let manifest = try TextFile.lines(atPath: Self.fixture("MANIFEST"))
+        #expect(manifest.count == 4)
+        for line in manifest {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let file = try #require(fields.count > 1 ? String(fields[1]) : nil)
+            #expect(try SHA256.hexDigest(ofFile: Self.fixture(file)) == String(fields[0]), "\(file)")
+        }
+    }
+
     /// The documented 0.4.0 PyTorch example: asymmetric 8-bit offsets −114, −12, −127 are zero
     /// points 114, 12, 127, and AIMET's min/max formula reproduces the documented min/max.
     @Test func specificationExampleConvertsAndReproducesMinMax() throws {
