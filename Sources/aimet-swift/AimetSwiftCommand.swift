@@ -11,6 +11,7 @@ struct AimetSwiftCommand: ParsableCommand {
         plain datasets) and PyTorch checkpoints (.pth, zip or legacy) safely.
         """,
         version: "0.1.0",
-        subcommands: [InspectCommand.self, ConvertCommand.self, EmbedCommand.self, CompareCommand.self]
+        subcommands: [InspectCommand.self, ConvertCommand.self, EmbedCommand.self, CalibrateCommand.self, ExportCommand.self,
+                      EvalCommand.self, CompareCommand.self]
     )
 }
