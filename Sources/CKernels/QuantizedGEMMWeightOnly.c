@@ -1,17 +1,21 @@
 // Weight-only int8 / int4 GEMM: c = a·dequant(W)ᵀ + bias with float activations.
 //
-// Weights are packed in panels of 16 output columns, depth-major, so a panel streams once:
-// 8-bit: 16 bytes per depth; 4-bit: 16 bytes per pair of depths (depth 2i in the low nibble,
-// 2i+1 in the high nibble). Symmetric 4-bit values are stored offset by 8 (q + 8, unsigned)
-// and decoded with a byte subtraction; asymmetric uint8 weights are stored as q − 128 with
-// the zero point shifted alike, so (q − z) is unchanged and every weight decodes to int8.
+// Weights are packed in panels of 16 output columns, depth-major, so a panel streams once.
+// 8-bit: 16 bytes per depth (asymmetric uint8 stored as q − 128 with the zero point shifted
+// alike, so q − z is unchanged). 4-bit: 8 bytes per depth, two little-endian 32-bit words
+// (columns 0–7 and 8–15) with column j of a word in bits 4j…4j+3, each holding u = q + 8
+// (symmetric) or the unsigned q (asymmetric). Decoding a word is one broadcast, one AND with
+// the lane masks 0xF << 4j and one int→float convert, giving u·16^j exactly; lane 7 reads
+// its nibble as signed, so it is stored as u ^ 8 (= u − 8) and its zero point lowered by 8.
+// The 16^j factors are undone exactly (powers of two) once per block.
 //
-// Scales (and zero points, as floats) are packed per panel as [block][16]. Per-channel
-// weights use internal blocks of 256 depths with the scale repeated. Within a block the
-// kernel accumulates acc = Σ a·q over integer-valued weights (convert + FMA only), then
-// folds out += scale·(acc − zero_point·Σ a) once per block, with Σ a per row and block
-// precomputed. Every output is reduced in the same order whatever the row/column split, and
-// the portable path uses fmaf in the same order, so both paths agree bit for bit.
+// Scales and zero points (as floats; 4-bit always has them, 8 for symmetric) are packed per
+// panel as [block][16]. Per-channel weights use internal blocks of 256 depths with the scale
+// repeated. Within a block the kernel accumulates acc = Σ a·q over integer-valued weights
+// (convert + FMA only), then folds out += scale·(acc − zero_point·Σ a) once per block, with
+// Σ a per row and block precomputed. Every output is reduced in the same order whatever the
+// row/column split, and the portable path uses fmaf in the same order, so both paths agree
+// bit for bit.
 #include "aimet_quantized_kernels.h"
 #include <math.h>
 #include <stdlib.h>
@@ -32,7 +36,7 @@ static size_t block_count(size_t k, size_t block) {
 
 int aimet_wo_block_is_valid(size_t block) { return block % 16 == 0; }
 
-size_t aimet_wo_panel_bytes(int bits, size_t k) { return bits == 4 ? ((k + 1) / 2) * PANEL : k * PANEL; }
+size_t aimet_wo_panel_bytes(int bits, size_t k) { return bits == 4 ? k * PANEL / 2 : k * PANEL; }
 size_t aimet_wo_packed_size(int bits, size_t n, size_t k) {
     return ((n + PANEL - 1) / PANEL) * aimet_wo_panel_bytes(bits, k);
 }
@@ -93,23 +97,32 @@ int aimet_wo_pack_u8(const uint8_t *w, size_t ldw, size_t n, size_t k, size_t bl
 
 int aimet_wo_pack_4bit(const uint8_t *w, size_t ldw, size_t n, size_t k, size_t block, const float *scales,
                        const int32_t *zero_points, uint8_t *packed, float *packed_scales, float *packed_zero_points) {
-    if (!aimet_wo_block_is_valid(block)) return -1;
-    size_t panels = (n + PANEL - 1) / PANEL, pairs = (k + 1) / 2;
+    if (!aimet_wo_block_is_valid(block) || packed_zero_points == NULL) return -1;
+    size_t panels = (n + PANEL - 1) / PANEL, blocks = block_count(k, block);
     int symmetric = zero_points == NULL;
-    // Symmetric: nibble n (two's complement q) is stored as n ^ 8 = q + 8; padding decodes to 0.
-    memset(packed, symmetric ? 0x88 : 0x00, aimet_wo_packed_size(4, n, k));
+    memset(packed, 0, aimet_wo_packed_size(4, n, k));
     for (size_t panel = 0; panel < panels; panel++) {
         uint8_t *out = packed + panel * aimet_wo_panel_bytes(4, k);
         for (size_t column = 0; column < PANEL && panel * PANEL + column < n; column++) {
             const uint8_t *source = w + (panel * PANEL + column) * ldw;
-            for (size_t pair = 0; pair < pairs; pair++) {
-                uint8_t byte = source[pair];
-                if (2 * pair + 1 >= k) byte &= 0x0F; // the missing odd depth decodes to 0
-                out[pair * PANEL + column] = symmetric ? (uint8_t)(byte ^ 0x88) : byte;
+            for (size_t index = 0; index < k; index++) {
+                uint8_t raw = index % 2 ? source[index / 2] >> 4 : source[index / 2] & 0x0F;
+                uint8_t stored = symmetric ? raw ^ 8 : raw;            // u
+                if (column % 8 == 7) stored ^= 8;                      // lane 7 decodes as signed
+                out[index * (PANEL / 2) + column / 2] |= (uint8_t)(stored << (column % 2 ? 4 : 0));
             }
         }
     }
-    pack_scales(n, k, block, scales, zero_points, 0, packed_scales, zero_points ? packed_zero_points : NULL);
+    pack_scales(n, k, block, scales, NULL, 0, packed_scales, NULL);
+    for (size_t panel = 0; panel < panels; panel++) {
+        for (size_t b = 0; b < blocks; b++) {
+            for (size_t column = 0; column < PANEL; column++) {
+                size_t row = panel * PANEL + column, at = (panel * blocks + b) * PANEL + column;
+                int32_t zero = symmetric ? 8 : (row < n ? zero_points[block == 0 ? row : row * blocks + b] : 0);
+                packed_zero_points[at] = row < n ? (float)(zero - (column % 8 == 7 ? 8 : 0)) : 0.0f;
+            }
+        }
+    }
     return 0;
 }
 
@@ -150,9 +163,9 @@ typedef struct {
 
 static inline float weight_value(const tile_job *job, const uint8_t *panel, size_t index, size_t column) {
     if (job->bits == 8) return (float)(int8_t)panel[index * PANEL + column];
-    uint8_t byte = panel[(index / 2) * PANEL + column];
-    int nibble = index % 2 ? byte >> 4 : byte & 0x0F;
-    return (float)(job->zero_points ? nibble : nibble - 8);
+    uint8_t byte = panel[index * (PANEL / 2) + column / 2];
+    int nibble = column % 2 ? byte >> 4 : byte & 0x0F;
+    return (float)(column % 8 == 7 && nibble >= 8 ? nibble - 16 : nibble);
 }
 
 static void tile_portable(const tile_job *job, int rows, int panels) {
@@ -192,7 +205,9 @@ static inline void tile_avx2(const tile_job *job, const int R, const int P, cons
             out[row][column] = column >= job->columns ? 0.0f
                                : job->first ? (job->bias ? job->bias[column] : 0.0f)
                                             : job->c[row * job->ldc + column];
-    const __m128i low_mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    const __m256i masks = _mm256_setr_epi32(0xF, 0xF0, 0xF00, 0xF000, 0xF0000, 0xF00000, 0xF000000, (int32_t)0xF0000000u);
+    const __m256 powers = _mm256_setr_ps(1.0f, 0x1p4f, 0x1p8f, 0x1p12f, 0x1p16f, 0x1p20f, 0x1p24f, 0x1p28f);
+    const __m256 inverse_powers = _mm256_setr_ps(1.0f, 0x1p-4f, 0x1p-8f, 0x1p-12f, 0x1p-16f, 0x1p-20f, 0x1p-24f, 0x1p-28f);
     const int symmetric = job->zero_points == NULL;
     for (size_t b = job->first_block; b < job->end_block; b++) {
         size_t start = b * job->block_size, end = start + job->block_size < job->k ? start + job->block_size : job->k;
@@ -213,42 +228,19 @@ static inline void tile_avx2(const tile_job *job, const int R, const int P, cons
                 }
             }
         } else {
-            size_t index = start;
-            for (; index + 2 <= end; index += 2) {
-                // Each decoded vector is used at once (even depth, then odd depth per
-                // accumulator), keeping register pressure low.
+            for (size_t index = start; index < end; index++) {
                 for (int p = 0; p < P; p++) {
-                    __m128i bytes = _mm_loadu_si128((const __m128i *)(job->weights + p * job->panel_bytes + index / 2 * PANEL));
-                    __m128i low = _mm_and_si128(bytes, low_mask);
-                    __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask);
-                    if (symmetric) {
-                        low = _mm_sub_epi8(low, eight);
-                        high = _mm_sub_epi8(high, eight);
-                    }
-                    __m256 even0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(low));
-                    __m256 even1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(low, 8)));
-                    __m256 odd0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(high));
-                    __m256 odd1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(high, 8)));
+                    const uint8_t *source = job->weights + p * job->panel_bytes + index * (PANEL / 2);
+                    int32_t word0, word1;
+                    memcpy(&word0, source, 4);
+                    memcpy(&word1, source + 4, 4);
+                    __m256 w0 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_set1_epi32(word0), masks));
+                    __m256 w1 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_set1_epi32(word1), masks));
                     for (int row = 0; row < R; row++) {
-                        __m256 x0 = _mm256_broadcast_ss(job->a + row * job->lda + index);
-                        __m256 x1 = _mm256_broadcast_ss(job->a + row * job->lda + index + 1);
-                        acc[row][2 * p] = _mm256_fmadd_ps(x1, odd0, _mm256_fmadd_ps(x0, even0, acc[row][2 * p]));
-                        acc[row][2 * p + 1] = _mm256_fmadd_ps(x1, odd1, _mm256_fmadd_ps(x0, even1, acc[row][2 * p + 1]));
+                        __m256 x = _mm256_broadcast_ss(job->a + row * job->lda + index);
+                        acc[row][2 * p] = _mm256_fmadd_ps(x, w0, acc[row][2 * p]);
+                        acc[row][2 * p + 1] = _mm256_fmadd_ps(x, w1, acc[row][2 * p + 1]);
                     }
-                }
-            }
-            if (index < end) { // odd depth: the low nibbles only
-                __m256 even[2 * GROUP];
-                for (int p = 0; p < P; p++) {
-                    __m128i bytes = _mm_loadu_si128((const __m128i *)(job->weights + p * job->panel_bytes + index / 2 * PANEL));
-                    __m128i low = _mm_and_si128(bytes, low_mask);
-                    if (symmetric) low = _mm_sub_epi8(low, eight);
-                    even[2 * p] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(low));
-                    even[2 * p + 1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(low, 8)));
-                }
-                for (int row = 0; row < R; row++) {
-                    __m256 x0 = _mm256_broadcast_ss(job->a + row * job->lda + index);
-                    for (int v = 0; v < 2 * P; v++) acc[row][v] = _mm256_fmadd_ps(x0, even[v], acc[row][v]);
                 }
             }
         }
@@ -256,9 +248,15 @@ static inline void tile_avx2(const tile_job *job, const int R, const int P, cons
             for (int v = 0; v < 2 * P; v++) {
                 size_t offset = (size_t)(v / 2) * job->panel_scales + b * PANEL + (size_t)(v % 2) * 8;
                 __m256 value = acc[row][v];
-                if (!symmetric)
+                if (bits == 4) {
+                    // Lane j holds 16^j·Σ a·u: scale the zero point up and the result back (exact).
+                    __m256 zero = _mm256_mul_ps(_mm256_loadu_ps(job->zero_points + offset), powers);
+                    value = _mm256_fnmadd_ps(zero, _mm256_broadcast_ss(job->sums + row * job->blocks + b), value);
+                    value = _mm256_mul_ps(value, inverse_powers);
+                } else if (!symmetric) {
                     value = _mm256_fnmadd_ps(_mm256_loadu_ps(job->zero_points + offset),
                                              _mm256_broadcast_ss(job->sums + row * job->blocks + b), value);
+                }
                 float *target = out[row] + v * 8;
                 _mm256_storeu_ps(target, _mm256_fmadd_ps(_mm256_loadu_ps(job->scales + offset), value, _mm256_loadu_ps(target)));
             }
@@ -291,9 +289,9 @@ static void wo_gemm(int simd, int bits, size_t m, size_t n, size_t k, size_t blo
     size_t size = internal_block(block), blocks = block_count(k, block);
     size_t blocks_per_chunk = size >= DEPTH_CHUNK ? 1 : DEPTH_CHUNK / size;
     size_t panels = (n + PANEL - 1) / PANEL;
-    int tall = bits == 8 ? MAX_ROWS : 4; // rows of the tallest tile: 4-bit decoding needs more registers
+    int tall = bits == 8 ? MAX_ROWS : 4; // rows of the tallest tile: 4-bit decoding needs a mask register
     float *sums = NULL;
-    if (packed_zero_points && m > 0 && k > 0) {
+    if ((packed_zero_points || bits == 4) && m > 0 && k > 0) {
         sums = block_sums(m, k, block, a, lda);
         if (sums == NULL) abort();
     }
@@ -309,7 +307,7 @@ static void wo_gemm(int simd, int bits, size_t m, size_t n, size_t k, size_t blo
         for (size_t panel = 0; panel < panels; panel += GROUP) {
             size_t group = panels - panel >= GROUP ? GROUP : panels - panel;
             for (size_t row = 0; row < m;) {
-                int rows = m - row >= tall ? tall : (m - row >= 2 ? 2 : 1);
+                int rows = m - row >= (size_t)tall ? tall : (m - row >= 2 ? 2 : 1);
                 // Fewer rows take more panels at once, so that enough accumulators are independent.
                 size_t width = rows == tall ? 1 : rows == 2 ? 2 : GROUP;
                 for (size_t p = 0; p < group; p += width) {

@@ -52,8 +52,8 @@ void aimet_w8a8_gemm_f32_portable(size_t m, size_t n, size_t k, const uint8_t *a
 // may be short). Zero points are optional (NULL ⇒ symmetric). Dequantised weight:
 // (q − zero_point)·scale.
 
-/// Bytes of packed weights: `bits` is 8 (16 bytes per depth and panel) or 4 (16 bytes per
-/// pair of depths and panel).
+/// Bytes of packed weights: `bits` is 8 (16 bytes per depth and panel) or 4 (8 bytes per
+/// depth and panel).
 size_t aimet_wo_packed_size(int bits, size_t n, size_t k);
 size_t aimet_wo_panel_bytes(int bits, size_t k);
 /// Floats of packed scales (and of packed zero points): 16 per panel and internal block.
@@ -71,12 +71,15 @@ int aimet_wo_pack_u8(const uint8_t *w, size_t ldw, size_t n, size_t k, size_t bl
                      const int32_t *zero_points, uint8_t *packed, float *packed_scales, float *packed_zero_points);
 /// 4-bit weights in the on-disk layout: row-major [n, ⌈k/2⌉] bytes (row stride ldw bytes),
 /// the even column in the low nibble; two's-complement signed when zero_points is NULL,
-/// unsigned [0, 15] with zero points otherwise.
+/// unsigned [0, 15] with zero points otherwise. `packed_zero_points` is required even for
+/// symmetric weights (the kernel stores them offset by 8). Returns 0, or −1 for an invalid
+/// block or a NULL packed_zero_points.
 int aimet_wo_pack_4bit(const uint8_t *w, size_t ldw, size_t n, size_t k, size_t block, const float *scales,
                        const int32_t *zero_points, uint8_t *packed, float *packed_scales, float *packed_zero_points);
 
 /// c[m, n] = a[m, k]·dequant(W)ᵀ + bias (bias may be NULL). `packed_zero_points` is NULL
-/// for symmetric weights; `bits` and `block` as given when packing.
+/// for symmetric 8-bit weights and always given for 4-bit; `bits` and `block` as given when
+/// packing.
 void aimet_wo_gemm(int bits, size_t m, size_t n, size_t k, size_t block, const float *a, size_t lda,
                    const uint8_t *packed, const float *packed_scales, const float *packed_zero_points,
                    const float *bias, float *c, size_t ldc);

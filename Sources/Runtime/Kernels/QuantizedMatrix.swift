@@ -92,7 +92,7 @@ public struct PackedWeightOnlyMatrix: Sendable {
     let storage: [UInt8]
     /// Scales packed per panel and block.
     let packedScales: [Float]
-    /// Zero points packed like the scales; nil for symmetric weights.
+    /// Zero points packed like the scales; nil for symmetric 8-bit weights.
     let packedZeroPoints: [Float]?
 
     /// Signed int8 weights (row-major `[columns, depth]`), symmetric when `zeroPoints` is nil.
@@ -143,7 +143,8 @@ public struct PackedWeightOnlyMatrix: Sendable {
         let block = granularity.kernelBlock
         var storage = [UInt8](repeating: 0, count: aimet_wo_packed_size(Int32(bits), columns, depth))
         var packedScales = [Float](repeating: 0, count: aimet_wo_packed_scale_count(columns, depth, block))
-        var packedZeroPoints = zeroPoints.map { _ in packedScales }
+        // 4-bit packing always writes zero points (8 for symmetric weights).
+        var packedZeroPoints = zeroPoints != nil || bits == 4 ? packedScales : nil
         let status = scales.withUnsafeBufferPointer { scales in
             storage.withUnsafeMutableBufferPointer { storage in
                 packedScales.withUnsafeMutableBufferPointer { packedScales in
