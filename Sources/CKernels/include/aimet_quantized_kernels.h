@@ -1,0 +1,93 @@
+#ifndef AIMET_SWIFT_QUANTIZED_KERNELS_H
+#define AIMET_SWIFT_QUANTIZED_KERNELS_H
+// Integer kernels for compressed models. Every function has an AVX2 path chosen at run time
+// (see `aimet_kernels_have_avx2`) and a `_portable` twin for tests. Packed operands hold
+// panels of 16 output columns; `packed` pointers may be advanced by whole panels (with
+// column_sums / scales / bias / c advanced by 16 columns per panel) to compute a column range.
+#include "aimet_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: W8A8 (uint8 activations × symmetric int8 weights → int32, requantised to float)
+
+/// out[i] = clamp(round_half_even(x[i] / scale) + zero_point, 0, 255): the unsigned 8-bit
+/// grid x̂ = (q − zero_point)·scale. NaN maps to 0. `scale` > 0, zero_point in [0, 255].
+void aimet_quantize_activations_u8(const float *x, size_t count, float scale, int32_t zero_point, uint8_t *out);
+void aimet_quantize_activations_u8_portable(const float *x, size_t count, float scale, int32_t zero_point,
+                                            uint8_t *out);
+
+/// Bytes of a packed W8A8 weight [n, k]: panels of 16 columns × ⌈k/4⌉ groups of 4 depths.
+size_t aimet_w8a8_packed_size(size_t n, size_t k);
+/// Bytes per 16-column panel of a packed W8A8 weight of depth k.
+size_t aimet_w8a8_panel_bytes(size_t k);
+
+/// Packs a linear weight W [n, k] (row stride ldw), values in [−127, 127], for the W8A8 GEMM
+/// and writes column_sums[j] = Σ_k W[j, k] (n entries). Returns 0, or −1 (nothing usable
+/// written) when some weight is −128, which the exact maddubs path cannot take.
+int aimet_w8a8_pack(const int8_t *w, size_t ldw, size_t n, size_t k, int8_t *packed, int32_t *column_sums);
+
+/// Exact accumulators c[i, j] = Σ_k (a[i, k] − zero_point)·W[j, k] (int32).
+void aimet_w8a8_gemm_s32(size_t m, size_t n, size_t k, const uint8_t *a, size_t lda, int32_t zero_point,
+                         const int8_t *packed, const int32_t *column_sums, int32_t *c, size_t ldc);
+void aimet_w8a8_gemm_s32_portable(size_t m, size_t n, size_t k, const uint8_t *a, size_t lda, int32_t zero_point,
+                                  const int8_t *packed, const int32_t *column_sums, int32_t *c, size_t ldc);
+
+/// c[i, j] = fma((float)acc[i, j], activation_scale·weight_scales[j], bias[j]) with acc as in
+/// `aimet_w8a8_gemm_s32`, requantised in the same pass (bias may be NULL). The AVX2 and
+/// portable paths give bit-identical results.
+void aimet_w8a8_gemm_f32(size_t m, size_t n, size_t k, const uint8_t *a, size_t lda, float activation_scale,
+                         int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                         const float *weight_scales, const float *bias, float *c, size_t ldc);
+void aimet_w8a8_gemm_f32_portable(size_t m, size_t n, size_t k, const uint8_t *a, size_t lda,
+                                  float activation_scale, int32_t zero_point, const int8_t *packed,
+                                  const int32_t *column_sums, const float *weight_scales, const float *bias,
+                                  float *c, size_t ldc);
+
+// MARK: Weight-only int8 / int4 (float activations, dequantised in the inner loop)
+//
+// `block` is the number of depths sharing one scale (and zero point): 0 means per channel
+// (scales [n]); otherwise a positive multiple of 16 (scales [n, ⌈k/block⌉], the last block
+// may be short). Zero points are optional (NULL ⇒ symmetric). Dequantised weight:
+// (q − zero_point)·scale.
+
+/// Bytes of packed weights: `bits` is 8 (16 bytes per depth and panel) or 4 (8 bytes per
+/// depth and panel).
+size_t aimet_wo_packed_size(int bits, size_t n, size_t k);
+size_t aimet_wo_panel_bytes(int bits, size_t k);
+/// Floats of packed scales (and of packed zero points): 16 per panel and internal block.
+size_t aimet_wo_packed_scale_count(size_t n, size_t k, size_t block);
+size_t aimet_wo_panel_scales(size_t k, size_t block);
+/// 1 when `block` is acceptable (0 or a positive multiple of 16), else 0.
+int aimet_wo_block_is_valid(size_t block);
+
+/// Signed int8 weights W [n, k] (row stride ldw). zero_points (int32, same shape as scales)
+/// may be NULL. Returns 0, or −1 for an invalid block.
+int aimet_wo_pack_s8(const int8_t *w, size_t ldw, size_t n, size_t k, size_t block, const float *scales,
+                     const int32_t *zero_points, uint8_t *packed, float *packed_scales, float *packed_zero_points);
+/// Unsigned (asymmetric) uint8 weights with zero points (required, in [0, 255]).
+int aimet_wo_pack_u8(const uint8_t *w, size_t ldw, size_t n, size_t k, size_t block, const float *scales,
+                     const int32_t *zero_points, uint8_t *packed, float *packed_scales, float *packed_zero_points);
+/// 4-bit weights in the on-disk layout: row-major [n, ⌈k/2⌉] bytes (row stride ldw bytes),
+/// the even column in the low nibble; two's-complement signed when zero_points is NULL,
+/// unsigned [0, 15] with zero points otherwise. `packed_zero_points` is required even for
+/// symmetric weights (the kernel stores them offset by 8). Returns 0, or −1 for an invalid
+/// block or a NULL packed_zero_points.
+int aimet_wo_pack_4bit(const uint8_t *w, size_t ldw, size_t n, size_t k, size_t block, const float *scales,
+                       const int32_t *zero_points, uint8_t *packed, float *packed_scales, float *packed_zero_points);
+
+/// c[m, n] = a[m, k]·dequant(W)ᵀ + bias (bias may be NULL). `packed_zero_points` is NULL
+/// for symmetric 8-bit weights and always given for 4-bit; `bits` and `block` as given when
+/// packing.
+void aimet_wo_gemm(int bits, size_t m, size_t n, size_t k, size_t block, const float *a, size_t lda,
+                   const uint8_t *packed, const float *packed_scales, const float *packed_zero_points,
+                   const float *bias, float *c, size_t ldc);
+void aimet_wo_gemm_portable(int bits, size_t m, size_t n, size_t k, size_t block, const float *a, size_t lda,
+                            const uint8_t *packed, const float *packed_scales, const float *packed_zero_points,
+                            const float *bias, float *c, size_t ldc);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

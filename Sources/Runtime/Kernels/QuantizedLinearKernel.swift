@@ -1,0 +1,117 @@
+import CKernels
+
+/// Integer linear layers on packed quantized weights: W8A8 (uint8 activations × int8
+/// weights, exact int32 accumulation, requantised to float) and weight-only int8 / int4
+/// with float activations. Work is split exactly like `LinearKernel`: over 16-column panels
+/// for short inputs, over rows for tall ones, with chunk sizes that depend only on the shape,
+/// so results are bit-identical for any number of threads.
+public enum QuantizedLinearKernel {
+    /// Elements per task when quantizing activations in parallel.
+    static let quantizeChunk = 1 << 16
+
+    /// `output[i] = clamp(round_half_even(input[i] / scale) + zeroPoint, 0, 255)`: the
+    /// unsigned 8-bit grid `x̂ = (q − zeroPoint)·scale` the W8A8 kernel takes. NaN maps to 0.
+    public static func quantizeActivations(_ input: UnsafePointer<Float>, count: Int, scale: Float, zeroPoint: Int32,
+                                           output: UnsafeMutablePointer<UInt8>, threads: Int) {
+        let inputBox = UncheckedSendable(input), outputBox = UncheckedSendable(output)
+        Parallel.forEachChunk(count: count, chunkSize: quantizeChunk, threads: threads) { range in
+            aimet_quantize_activations_u8(inputBox.value + range.lowerBound, range.count, scale, zeroPoint,
+                                          outputBox.value + range.lowerBound)
+        }
+    }
+
+    /// `output[i, j] = s_a·s_w[j]·Σ_k (input[i, k] − zeroPoint)·W[j, k] + bias[j]`, with
+    /// `input` `[rows, weight.depth]` quantized activations and `output` `[rows, weight.columns]`.
+    public static func applyW8A8(input: UnsafePointer<UInt8>, rows: Int, activationScale: Float, zeroPoint: Int32,
+                                 weight: PackedInt8Matrix, bias: UnsafePointer<Float>?,
+                                 output: UnsafeMutablePointer<Float>, threads: Int) {
+        let inputs = weight.depth, outputs = weight.columns
+        let inputBox = UncheckedSendable(input), outputBox = UncheckedSendable(output), biasBox = UncheckedSendable(bias)
+        weight.storage.withUnsafeBufferPointer { packed in
+            weight.columnSums.withUnsafeBufferPointer { sums in
+                weight.scales.withUnsafeBufferPointer { scales in
+                    let packedBox = UncheckedSendable(packed.baseAddress), sumsBox = UncheckedSendable(sums.baseAddress)
+                    let scalesBox = UncheckedSendable(scales.baseAddress)
+                    split(rows: rows, columns: outputs, panels: weight.panels, threads: threads) { rowRange, panelRange in
+                        let column = panelRange.lowerBound * 16
+                        let columns = min(outputs, panelRange.upperBound * 16) - column
+                        aimet_w8a8_gemm_f32(rowRange.count, columns, inputs, inputBox.value + rowRange.lowerBound * inputs, inputs,
+                                            activationScale, zeroPoint,
+                                            packedBox.value.map { $0 + panelRange.lowerBound * weight.panelStride },
+                                            sumsBox.value.map { $0 + column }, scalesBox.value.map { $0 + column },
+                                            biasBox.value.map { $0 + column },
+                                            outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exact int32 accumulators `Σ_k (input[i, k] − zeroPoint)·W[j, k]` of `applyW8A8`.
+    public static func accumulateW8A8(input: UnsafePointer<UInt8>, rows: Int, zeroPoint: Int32, weight: PackedInt8Matrix,
+                                      output: UnsafeMutablePointer<Int32>, threads: Int) {
+        let inputs = weight.depth, outputs = weight.columns
+        let inputBox = UncheckedSendable(input), outputBox = UncheckedSendable(output)
+        weight.storage.withUnsafeBufferPointer { packed in
+            weight.columnSums.withUnsafeBufferPointer { sums in
+                let packedBox = UncheckedSendable(packed.baseAddress), sumsBox = UncheckedSendable(sums.baseAddress)
+                split(rows: rows, columns: outputs, panels: weight.panels, threads: threads) { rowRange, panelRange in
+                    let column = panelRange.lowerBound * 16
+                    let columns = min(outputs, panelRange.upperBound * 16) - column
+                    aimet_w8a8_gemm_s32(rowRange.count, columns, inputs, inputBox.value + rowRange.lowerBound * inputs, inputs,
+                                        zeroPoint, packedBox.value.map { $0 + panelRange.lowerBound * weight.panelStride },
+                                        sumsBox.value.map { $0 + column },
+                                        outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                }
+            }
+        }
+    }
+
+    /// `output = input·dequant(W)ᵀ + bias` for float `input` `[rows, weight.depth]`, with the
+    /// weights dequantised in the kernel's inner loop.
+    public static func applyWeightOnly(input: UnsafePointer<Float>, rows: Int, weight: PackedWeightOnlyMatrix,
+                                       bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int) {
+        let inputs = weight.depth, outputs = weight.columns, bits = Int32(weight.bits)
+        let block = weight.granularity.kernelBlock
+        let inputBox = UncheckedSendable(input), outputBox = UncheckedSendable(output), biasBox = UncheckedSendable(bias)
+        weight.storage.withUnsafeBufferPointer { packed in
+            weight.packedScales.withUnsafeBufferPointer { scales in
+                withOptionalPointer(weight.packedZeroPoints) { zeroPoints in
+                    let packedBox = UncheckedSendable(packed.baseAddress), scalesBox = UncheckedSendable(scales.baseAddress)
+                    let zeroPointsBox = UncheckedSendable(zeroPoints)
+                    split(rows: rows, columns: outputs, panels: weight.panels, threads: threads) { rowRange, panelRange in
+                        let column = panelRange.lowerBound * 16
+                        let columns = min(outputs, panelRange.upperBound * 16) - column
+                        let scaleOffset = panelRange.lowerBound * weight.panelScaleStride
+                        aimet_wo_gemm(bits, rowRange.count, columns, inputs, block,
+                                      inputBox.value + rowRange.lowerBound * inputs, inputs,
+                                      packedBox.value.map { $0 + panelRange.lowerBound * weight.panelStride },
+                                      scalesBox.value.map { $0 + scaleOffset }, zeroPointsBox.value.map { $0 + scaleOffset },
+                                      biasBox.value.map { $0 + column },
+                                      outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body(rows, panels)` over the work: all rows and chunks of panels for short
+    /// inputs, chunks of rows and all panels for tall ones (the split of `LinearKernel`).
+    static func split(rows: Int, columns: Int, panels: Int, threads: Int,
+                      _ body: @escaping (Range<Int>, Range<Int>) -> Void) {
+        guard rows > 0, columns > 0 else { return }
+        if rows < LinearKernel.columnSplitRows {
+            let panelsPerTask = max(1, (panels + 3) / 4)
+            Parallel.forEachChunk(count: panels, chunkSize: panelsPerTask, threads: threads) { body(0..<rows, $0) }
+        } else {
+            Parallel.forEachChunk(count: rows, chunkSize: LinearKernel.rowsPerTask(rows: rows), threads: threads) {
+                body($0, 0..<panels)
+            }
+        }
+    }
+
+    private static func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
