@@ -90,6 +90,18 @@ struct RangeHistogram: Sendable, Equatable {
         count += UInt64(values.count)
     }
 
+    /// Adds `count` finite values read `stride` elements apart (call `include` first).
+    mutating func add(strided start: UnsafePointer<Float>, count valueCount: Int, stride: Int) {
+        let inverseWidth = Double(sign: .plus, exponent: -exponent, significand: 1)
+        let first = firstBin
+        counts.withUnsafeMutableBufferPointer { bins in
+            for index in 0..<valueCount {
+                bins[Int(RangeHistogram.binIndex(start[index * stride], inverseWidth: inverseWidth)) - first] += 1
+            }
+        }
+        count += UInt64(valueCount)
+    }
+
     /// Merges another histogram's counts exactly.
     mutating func merge(_ other: RangeHistogram) {
         guard other.count > 0 else { return }

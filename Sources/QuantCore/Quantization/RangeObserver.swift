@@ -72,6 +72,10 @@ public struct RangeObserver: Sendable, Equatable {
             throw QuantizationError.shapeMismatch(tensor: tensorName + " (channels)", expected: [histograms.count], actual: layout.scaleShape)
         }
         guard let base = values.baseAddress else { return }
+        if layout.inner == 1 && layout.extent > 1 {
+            try observeChannelsLast(base, rows: layout.outer, channels: layout.extent)
+            return
+        }
         // Pass 1: validate and find each group's batch range (no state changes before this succeeds).
         var lows = [Float](repeating: .infinity, count: layout.groupCount)
         var highs = [Float](repeating: -.infinity, count: layout.groupCount)
@@ -94,6 +98,39 @@ public struct RangeObserver: Sendable, Equatable {
         }
         layout.forEachSegment { start, length, group, _ in
             histograms[group].add(UnsafeBufferPointer(start: base + start, count: length))
+        }
+    }
+
+    /// Rows of `channels` values with the channel axis last (activations `[tokens, hidden]`
+    /// observed per channel): the same two passes, walking row tiles so the strided reads of one
+    /// channel stay in cache.
+    private mutating func observeChannelsLast(_ base: UnsafePointer<Float>, rows: Int, channels: Int) throws {
+        var lows = [Float](repeating: .infinity, count: channels)
+        var highs = [Float](repeating: -.infinity, count: channels)
+        try lows.withUnsafeMutableBufferPointer { lows in
+            try highs.withUnsafeMutableBufferPointer { highs in
+                for row in 0..<rows {
+                    let values = base + row * channels
+                    for channel in 0..<channels {
+                        let value = values[channel]
+                        guard value.isFinite else {
+                            throw QuantizationError.nonFiniteValue(tensor: tensorName, index: row * channels + channel, value: value)
+                        }
+                        lows[channel] = Swift.min(lows[channel], value)
+                        highs[channel] = Swift.max(highs[channel], value)
+                    }
+                }
+            }
+        }
+        for channel in 0..<channels where lows[channel] <= highs[channel] {
+            histograms[channel].include(low: lows[channel], high: highs[channel])
+        }
+        let tileRows = 64
+        for firstRow in stride(from: 0, to: rows, by: tileRows) {
+            let tile = Swift.min(tileRows, rows - firstRow)
+            for channel in 0..<channels {
+                histograms[channel].add(strided: base + firstRow * channels + channel, count: tile, stride: channels)
+            }
         }
     }
 
