@@ -1,5 +1,6 @@
 import AimetSwift
 import ArgumentParser
+import Foundation
 
 /// The recipe options shared by the commands that quantize.
 struct RecipeOptions: ParsableArguments {

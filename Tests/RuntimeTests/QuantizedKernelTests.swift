@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 @testable import Runtime
+import QuantCore
 import Testing
 
 /// Plain Swift references for the integer kernels, written from the math of the kernels'

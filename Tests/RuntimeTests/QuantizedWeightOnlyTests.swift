@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 @testable import Runtime
+import QuantCore
 import Testing
 
 /// Which stored form a weight-only case uses.
