@@ -14,7 +14,11 @@ public enum ModelLoader {
         }
         let compressed = try CompressedModel(folder: folder)
         let encodings = try Exporter.activationEncodings(from: compressed.activationEncodings)
-        return EmbeddingModel(path: folder, embedder: embedder, tap: encodings.isEmpty ? nil : ActivationQuantizationTap(encodings: encodings))
+        let kernels = try IntegerKernelPlanner.plan(graph: embedder.model.graph, model: compressed, activationEncodings: encodings)
+        let executor = GraphExecutor(graph: embedder.model.graph, threads: threads, quantizedLinears: kernels.linears)
+        let quantized = SentenceEmbedder(model: embedder.model, tokenizer: embedder.tokenizer,
+                                         maximumLength: embedder.maximumLength, executor: executor)
+        return EmbeddingModel(path: folder, embedder: quantized, tap: encodings.isEmpty ? nil : ActivationQuantizationTap(encodings: encodings))
     }
 
     /// What a report should say about a compressed model (its precision choices).

@@ -18,14 +18,18 @@ public struct GraphExecutor: Sendable {
     private let lastUses: [ValueID: Int]
     /// Linear weights packed for the GEMM kernel, by node name.
     private let packedWeights: [String: PackedMatrix]
+    /// Linear layers that run on the integer kernels, by node name.
+    public let quantizedLinears: [String: QuantizedLinear]
 
-    /// Prepares `graph` for execution on `threads` threads (default: all cores).
-    public init(graph: Graph, threads: Int = ProcessInfoCores.active) {
+    /// Prepares `graph` for execution on `threads` threads (default: all cores). Linear
+    /// nodes named in `quantizedLinears` run on the integer kernels; the rest in fp32.
+    public init(graph: Graph, threads: Int = ProcessInfoCores.active, quantizedLinears: [String: QuantizedLinear] = [:]) {
         self.graph = graph
         self.threads = max(1, threads)
         self.lastUses = graph.lastUses()
+        self.quantizedLinears = quantizedLinears
         var packed: [String: PackedMatrix] = [:]
-        for node in graph.nodes where node.op == .linear {
+        for node in graph.nodes where node.op == .linear && quantizedLinears[node.name] == nil {
             if let weight = node.parameters["weight"], weight.rank == 2 {
                 packed[node.name] = PackedMatrix(linearWeight: weight.scalars, columns: weight.shape[0], depth: weight.shape[1])
             }
@@ -64,6 +68,9 @@ public struct GraphExecutor: Sendable {
         case .embedding:
             return try FloatOperations.embedding(node, indices: arguments[0])
         case .linear:
+            if let quantized = quantizedLinears[node.name] {
+                return try QuantizedOperations.linear(node, arguments[0], quantized: quantized, threads: threads)
+            }
             guard let packed = packedWeights[node.name] else {
                 throw RuntimeError.missingParameter(node: node.name, parameter: "weight")
             }

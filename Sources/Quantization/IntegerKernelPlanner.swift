@@ -1,0 +1,69 @@
+import ModelGraph
+import ModelIO
+import QuantCore
+import Runtime
+
+/// Chooses, for each linear layer of a compressed model, the integer kernel it runs on.
+public enum IntegerKernelPlanner {
+    /// The result: kernels by node name, and the layers that stay on fp32 (with why).
+    public struct Plan: Sendable {
+        public var linears: [String: QuantizedLinear]
+        public var floatFallbacks: [String]
+    }
+
+    /// W8A8 when the weight is 8-bit symmetric (per-tensor or per-channel) and the layer's
+    /// input carries an 8-bit activation quantizer; weight-only int8/int4 kernels otherwise
+    /// (per-channel, or per-block with blocks a multiple of 16); fp32 for anything else.
+    public static func plan(graph: Graph, model: CompressedModel, activationEncodings: [String: Encoding]) throws -> Plan {
+        var linears: [String: QuantizedLinear] = [:]
+        var fallbacks: [String] = []
+        for node in graph.nodes where node.op == .linear {
+            guard let source = node.parameterSources["weight"], model.bits[source] != nil else { continue }
+            let record = try model.record(named: source)
+            guard record.shape.count == 2 else { fallbacks.append("\(node.name): weight is not 2-D"); continue }
+            let columns = record.shape[0], depth = record.shape[1]
+            let inputEncoding = graph.producer(of: node.inputs[0]).flatMap { activationEncodings[$0.name] }
+            if record.bits == 8, record.symmetric, record.scaleShape.count <= 1,
+               let encoding = inputEncoding, encoding.scheme.bits == 8, encoding.scales.count == 1 {
+                let scales = record.scaleShape.isEmpty ? Array(repeating: record.scales[0], count: columns) : record.scales
+                let matrix = try PackedInt8Matrix(weight: record.values.map { Int8($0) }, scales: scales,
+                                                  columns: columns, depth: depth, name: source)
+                // A symmetric 8-bit activation grid (−127…127, zero point 0) is the unsigned
+                // grid shifted by 128.
+                let zeroPoint = encoding.scheme.symmetry == .symmetric ? 128 : encoding.zeroPoints[0]
+                linears[node.name] = .integer(matrix, activationScale: encoding.scales[0], zeroPoint: zeroPoint)
+                continue
+            }
+            guard let granularity = weightGranularity(record), record.bits == 8 || record.bits == 4 else {
+                fallbacks.append("\(node.name): \(record.bits)-bit scales \(record.scaleShape) have no integer kernel; runs in fp32")
+                continue
+            }
+            let scales = record.scaleShape.isEmpty ? Array(repeating: record.scales[0], count: columns) : record.scales
+            let zeroPoints = record.zeroPoints.map { record.scaleShape.isEmpty ? Array(repeating: $0[0], count: columns) : $0 }
+            let matrix: PackedWeightOnlyMatrix
+            switch (record.bits, record.symmetric) {
+            case (8, true):
+                matrix = try PackedWeightOnlyMatrix(int8: record.values.map { Int8($0) }, columns: columns, depth: depth,
+                                                    granularity: granularity, scales: scales, name: source)
+            case (8, false):
+                matrix = try PackedWeightOnlyMatrix(uint8: record.values.map { UInt8($0) }, columns: columns, depth: depth,
+                                                    granularity: granularity, scales: scales, zeroPoints: zeroPoints ?? [], name: source)
+            default:
+                let packed = try Int4Packing.pack(record.values, shape: record.shape, signed: record.symmetric)
+                matrix = try PackedWeightOnlyMatrix(int4Packed: packed, columns: columns, depth: depth, granularity: granularity,
+                                                    scales: scales, zeroPoints: zeroPoints, name: source)
+            }
+            linears[node.name] = .weightOnly(matrix)
+        }
+        return Plan(linears: linears, floatFallbacks: fallbacks)
+    }
+
+    static func weightGranularity(_ record: QuantizedTensorRecord) -> WeightScaleGranularity? {
+        switch record.scaleShape.count {
+        case 0, 1: return .perChannel
+        default:
+            guard let block = record.blockSize, block % 16 == 0 else { return nil }
+            return .perBlock(size: block)
+        }
+    }
+}
