@@ -49,12 +49,12 @@ public struct QuantizationPlan: Sendable, Equatable {
                 guard let scheme = recipe.embeddings else { continue }
                 weights.append(WeightTarget(node: node.name, tensor: source, scheme: scheme, estimator: .minMax))
             default:
-                weights.append(WeightTarget(node: node.name, tensor: source, scheme: recipe.weights, estimator: recipe.weightEstimator))
+                weights.append(WeightTarget(node: node.name, tensor: source, scheme: recipe.weightScheme(for: node.name),
+                                            estimator: recipe.weightEstimator))
             }
         }
         var activations: [ActivationTarget] = []
-        if let bits = recipe.activations.bits {
-            let scheme = try QuantScheme(bits: bits, symmetry: recipe.activationSymmetry, granularity: .perTensor)
+        if recipe.activations.bits != nil {
             let consumers = QuantizationPlan.consumers(of: graph)
             for node in graph.nodes {
                 if case .embedding = node.op { continue }
@@ -64,6 +64,8 @@ public struct QuantizationPlan: Sendable, Equatable {
                     notes.append("\(node.name) + \(readers[0].name): one supergroup, quantized after the activation")
                     continue
                 }
+                guard let bits = recipe.activationBits(for: node.name) else { continue }
+                let scheme = try QuantScheme(bits: bits, symmetry: recipe.activationSymmetry, granularity: .perTensor)
                 activations.append(ActivationTarget(node: node.name, scheme: scheme, estimator: recipe.activationEstimator))
             }
         }

@@ -34,10 +34,13 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
     public var activationEstimator: RangeEstimator
     /// Scheme of embedding tables (int8 per row by default), nil to keep them float.
     public var embeddings: QuantScheme?
-    /// Node-name patterns (`*` wildcard) whose outputs never get an activation quantizer.
+    /// Node-name patterns (`NamePattern`) whose outputs never get an activation quantizer.
     public var keepFloat: [String]
     /// Node-name patterns whose weights stay float.
     public var keepWeightsFloat: [String]
+    /// Per-layer overrides by node-name pattern (`NamePattern`), applied in order; the last
+    /// matching override wins.
+    public var overrides: [LayerOverride]
     /// Seed for everything random (sampling, AdaRound initialisation).
     public var seed: UInt64
 
@@ -45,7 +48,7 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
                 activations: ActivationPrecision = .float, activationSymmetry: Symmetry = .asymmetric,
                 activationEstimator: RangeEstimator = .sqnr, embeddings: QuantScheme? = nil,
                 keepFloat: [String] = QuantizationRecipe.defaultKeepFloat, keepWeightsFloat: [String] = [],
-                seed: UInt64 = 0) {
+                overrides: [LayerOverride] = [], seed: UInt64 = 0) {
         self.weights = weights
         self.weightEstimator = weightEstimator
         self.activations = activations
@@ -54,7 +57,32 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         self.embeddings = embeddings
         self.keepFloat = keepFloat
         self.keepWeightsFloat = keepWeightsFloat
+        self.overrides = overrides
         self.seed = seed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        weights = try container.decode(QuantScheme.self, forKey: .weights)
+        weightEstimator = try container.decodeIfPresent(RangeEstimator.self, forKey: .weightEstimator) ?? .minMax
+        activations = try container.decodeIfPresent(ActivationPrecision.self, forKey: .activations) ?? .float
+        activationSymmetry = try container.decodeIfPresent(Symmetry.self, forKey: .activationSymmetry) ?? .asymmetric
+        activationEstimator = try container.decodeIfPresent(RangeEstimator.self, forKey: .activationEstimator) ?? .sqnr
+        embeddings = try container.decodeIfPresent(QuantScheme.self, forKey: .embeddings)
+        keepFloat = try container.decodeIfPresent([String].self, forKey: .keepFloat) ?? Self.defaultKeepFloat
+        keepWeightsFloat = try container.decodeIfPresent([String].self, forKey: .keepWeightsFloat) ?? []
+        overrides = try container.decodeIfPresent([LayerOverride].self, forKey: .overrides) ?? []
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+    }
+
+    /// The activation bit width for `node`: the last matching override, else the recipe's.
+    public func activationBits(for node: String) -> Int? {
+        overrides.last { $0.activationBits != nil && NamePattern.matches(node, $0.pattern) }?.activationBits ?? activations.bits
+    }
+
+    /// The weight scheme for `node`: the last matching override's, else the recipe's.
+    public func weightScheme(for node: String) -> QuantScheme {
+        overrides.last { $0.weights != nil && NamePattern.matches(node, $0.pattern) }?.weights ?? weights
     }
 
     /// Outputs left float by default: the sentence vector (pooling and normalisation are the
@@ -76,28 +104,61 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         case embeddings
         case keepFloat = "keep_float"
         case keepWeightsFloat = "keep_weights_float"
+        case overrides
         case seed
     }
 }
 
-/// `*`-wildcard matching of node names (the only special character).
+/// Wildcard matching of node names: `*` matches any run of characters within one
+/// dot-separated part (`encoder.layer.*.output.dense` matches the six FFN output layers but
+/// not `….attention.output.dense`), `**` matches across parts.
 public enum NamePattern {
-    /// True when `name` matches `pattern`; `*` matches any run of characters.
+    /// True when `name` matches `pattern`.
     public static func matches(_ name: String, _ pattern: String) -> Bool {
-        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 1 { return name == pattern }
-        guard name.hasPrefix(parts[0]) else { return false }
-        var remainder = name.dropFirst(parts[0].count)
-        for (index, part) in parts.enumerated().dropFirst() {
-            if index == parts.count - 1 { return part.isEmpty || remainder.hasSuffix(part) }
-            guard let range = remainder.range(of: part) else { return false }
-            remainder = remainder[range.upperBound...]
-        }
-        return true
+        matches(Array(name.utf8)[...], Array(pattern.utf8)[...])
     }
 
     /// True when `name` matches any of `patterns`.
     public static func matchesAny(_ name: String, _ patterns: [String]) -> Bool {
         patterns.contains { matches(name, $0) }
+    }
+
+    private static func matches(_ name: ArraySlice<UInt8>, _ pattern: ArraySlice<UInt8>) -> Bool {
+        guard let first = pattern.first else { return name.isEmpty }
+        let star = UInt8(ascii: "*"), dot = UInt8(ascii: ".")
+        guard first == star else {
+            guard let head = name.first, head == first else { return false }
+            return matches(name.dropFirst(), pattern.dropFirst())
+        }
+        let crossesParts = pattern.dropFirst().first == star
+        let rest = pattern.dropFirst(crossesParts ? 2 : 1)
+        var remainder = name
+        while true {
+            if matches(remainder, rest) { return true }
+            guard let head = remainder.first, crossesParts || head != dot else { return false }
+            remainder = remainder.dropFirst()
+        }
+    }
+}
+
+/// A per-layer change to the recipe, for the nodes whose names match `pattern`.
+public struct LayerOverride: Sendable, Equatable, Codable {
+    /// Node-name pattern (`NamePattern`), e.g. `encoder.layer.*.output.dense`.
+    public var pattern: String
+    /// Bit width of the activation quantizer on the node's output (8 or 16).
+    public var activationBits: Int?
+    /// Weight scheme of the node.
+    public var weights: QuantScheme?
+
+    public init(pattern: String, activationBits: Int? = nil, weights: QuantScheme? = nil) {
+        self.pattern = pattern
+        self.activationBits = activationBits
+        self.weights = weights
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pattern
+        case activationBits = "activation_bits"
+        case weights
     }
 }
