@@ -43,20 +43,12 @@ test: setup models tools-venv
 		AIMET_SWIFT_HDF5_SCRATCH="$$scratch" $(SWIFT) test $(RELEASE) --skip-build --filter HDF5WriterTests >/dev/null && \
 		"$(TOOLS_PYTHON)" Tools/goldens/verify_hdf5_written.py "$$scratch/roundtrip.h5" "$$scratch/roundtrip-expected.json" && \
 		rm -rf "$$scratch"
+	Tools/quality-gate.sh "$(RELEASE_BINARY)" "$(DEMO_MODEL)"
 	$(SWIFT) test $(RELEASE) --skip-build
 
 demo: setup models
 	$(SWIFT) build $(RELEASE) --product aimet-swift
-	@echo "== the default model's tensors (aimet-swift inspect)"
-	"$(RELEASE_BINARY)" inspect "$(DEMO_MODEL)" --limit 8
-	@echo
-	@echo "== sentence embeddings and their cosine similarities (aimet-swift embed, fp32 runtime)"
-	"$(RELEASE_BINARY)" embed --model "$(DEMO_MODEL)" --similarity \
-		--text "A man is eating food." \
-		--text "A man is eating a piece of bread." \
-		--text "The girl is carrying a baby." \
-		--text "A man is riding a horse." \
-		--text "Quantization makes neural networks smaller and faster."
+	Tools/demo.sh "$(RELEASE_BINARY)" "$(DEMO_MODEL)"
 
 # Speed is measured here, never in tests: aimet-swift and its peers (onnxruntime, torch)
 # on the same shapes in the same run; results in Reports/bench-fp32.{json,md}.

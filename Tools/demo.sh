@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make demo`: the main job end to end on the default model (all-MiniLM-L6-v2):
+# inspect -> embed -> calibrate -> export -> eval for several recipes, reports in Reports/.
+# Usage: Tools/demo.sh BINARY MODEL_FOLDER
+set -euo pipefail
+binary="$1"
+model="$2"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+calibration="$here/Calibration/text/calibration.txt"
+heldout="$here/Calibration/text/heldout.txt"
+
+echo "== 1. the default model's tensors (aimet-swift inspect)"
+"$binary" inspect "$model" --limit 8
+echo
+echo "== 2. sentence embeddings and their cosine similarities (fp32 runtime)"
+"$binary" embed --model "$model" --similarity \
+    --text "A man is eating food." --text "A man is eating a piece of bread." \
+    --text "The girl is carrying a baby." --text "A man is riding a horse." \
+    --text "Quantization makes neural networks smaller and faster."
+
+run() {
+    local name="$1"; shift
+    echo
+    echo "== $name: calibrate -> export -> eval"
+    "$binary" calibrate --model "$model" --prompts "$calibration" --output "$work/$name-calibration" "$@"
+    "$binary" export --calibration "$work/$name-calibration" --output "$work/$name"
+    "$binary" eval --reference "$model" --candidate "$work/$name" --input "$heldout" \
+        --report "$here/Reports/demo-$name.json" | sed -n '/## Fidelity/,/## Lowest/p' | head -n -1
+}
+
+run w8a8 --weights int8 --activations int8 --granularity per-channel
+run w8a8-residual16 --config "$here/Calibration/recipes/w8a8-residual16.json"
+run w8a16 --weights int8 --activations int16 --granularity per-channel
+run w8 --weights int8 --activations float --granularity per-channel
+run w4-block32 --weights int4 --activations float --granularity per-block:32 --weight-estimator mse
+
+echo
+echo "== summary (held-out set: $(wc -l < "$heldout") inputs; reports in Reports/demo-*.md)"
+printf "%-18s %12s %8s %8s %10s\n" recipe "mean cosine" "p5" "size" "speed"
+for name in w8a8 w8a8-residual16 w8a16 w8 w4-block32; do
+    python3 - "$here/Reports/demo-$name.json" "$name" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+f, s = r["fidelity"], r["speed"]
+speed = s["candidate"]["throughput_batch32_per_s"] / s["reference"]["throughput_batch32_per_s"] if s["candidate"] else float("nan")
+print(f"{sys.argv[2]:<18} {f['mean_cosine']:>12.5f} {f['p5_cosine']:>8.5f} {r['size']['ratio']*100:>7.1f}% {speed:>9.2f}x")
+PY
+done
