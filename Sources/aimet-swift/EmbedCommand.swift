@@ -12,7 +12,7 @@ struct EmbedCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer).")
+    @Option(name: .long, help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer), or a compressed model folder written by `export`.")
     var model: String
 
     @Option(name: .long, help: "A sentence to embed (repeatable).")
@@ -44,8 +44,10 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         let texts = try input.map { try TextFile.lines(atPath: $0) } ?? text
         guard !texts.isEmpty else { throw ValidationError("\(input ?? "--text"): no inputs to embed") }
-        let embedder = try SentenceEmbedder(modelFolder: model, threads: threads ?? ProcessInfoCores.active)
-        let result = try embedder.embed(texts, batchSize: batchSize)
+        // A compressed folder runs on the integer kernels with its activation quantizers.
+        let loaded = try ModelLoader.embeddingModel(folder: model, threads: threads ?? ProcessInfoCores.active)
+        let embedder = loaded.embedder
+        let result = try embedder.embed(texts, batchSize: batchSize, tap: loaded.tap)
         if !result.truncatedInputs.isEmpty {
             printError("note: \(result.truncatedInputs.count) input(s) were longer than \(embedder.maximumLength) tokens and were truncated (lines \(result.truncatedInputs.prefix(10).map { String($0 + 1) }.joined(separator: ", "))\(result.truncatedInputs.count > 10 ? ", ..." : ""))")
         }
