@@ -1,5 +1,6 @@
 import Foundation
 @testable import ModelIO
+import QuantCore
 import Testing
 
 /// AIMET encodings files against AIMET's own documented examples (Tests/Fixtures/encodings,
@@ -209,17 +210,10 @@ enum JSONComparison {
     }
 }
 
-/// SplitMix64 with helpers that build seeded encodings.
-struct EncodingsRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
+/// The encodings tests draw from QuantCore's seeded generator.
+typealias EncodingsRandom = SeededGenerator
+
+extension SeededGenerator {
 
     static func encoding(
         name: String, granularity: AimetEncodingGranularity, count: Int, bitwidth: Int, isSymmetric: Bool,

@@ -1,18 +1,10 @@
 import Foundation
 import QuantCore
 
-/// SplitMix64: a small deterministic generator for the quantization tests.
-struct QuantizationTestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+/// The quantization tests draw from QuantCore's seeded generator.
+typealias QuantizationTestRandom = SeededGenerator
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
+extension SeededGenerator {
 
     mutating func uniform(_ count: Int, in range: ClosedRange<Float>) -> [Float] {
         (0..<count).map { _ in Float.random(in: range, using: &self) }
