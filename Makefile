@@ -43,6 +43,7 @@ test: setup models tools-venv
 		AIMET_SWIFT_HDF5_SCRATCH="$$scratch" $(SWIFT) test $(RELEASE) --skip-build --filter HDF5WriterTests >/dev/null && \
 		"$(TOOLS_PYTHON)" Tools/goldens/verify_hdf5_written.py "$$scratch/roundtrip.h5" "$$scratch/roundtrip-expected.json" && \
 		rm -rf "$$scratch"
+	Tools/check-compressed-format.sh "$(RELEASE_BINARY)" "$(TOOLS_PYTHON)" "$(DEMO_MODEL)"
 	Tools/quality-gate.sh "$(RELEASE_BINARY)" "$(DEMO_MODEL)"
 	$(SWIFT) test $(RELEASE) --skip-build
 
