@@ -61,6 +61,21 @@ public enum Calibrator {
                 guard let observer = statistics.observers[target.node] else { continue }
                 activationEncodings[target.node] = try observer.encoding(scheme: target.scheme, estimator: target.estimator)
             }
+            if let threshold = recipe.sixteenBitThreshold, activationEncodings.values.contains(where: { $0.scheme.bits == 8 }) {
+                let analysis = try ActivationSensitivity.analyse(embedder: simulator, encodings: activationEncodings,
+                                                                 probes: Array(prompts.prefix(recipe.sensitivityProbes)),
+                                                                 threshold: threshold)
+                for node in analysis.promoted {
+                    guard let target = plan.activations.first(where: { $0.node == node }),
+                          let observer = statistics.observers[node] else { continue }
+                    let scheme = try QuantScheme(bits: 16, symmetry: target.scheme.symmetry, granularity: target.scheme.granularity)
+                    activationEncodings[node] = try observer.encoding(scheme: scheme, estimator: target.estimator)
+                }
+                if !analysis.promoted.isEmpty {
+                    notes.append("\(analysis.promoted.count) activation quantizers moved to 16 bits (alone each cost more than \(threshold) in cosine): "
+                                 + analysis.promoted.joined(separator: ", "))
+                }
+            }
         } else {
             truncated = prompts.filter { embedder.tokenizer.encode($0, maxLength: embedder.maximumLength).wasTruncated }.count
             progress?(prompts.count, prompts.count)

@@ -41,6 +41,12 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
     /// Per-layer overrides by node-name pattern (`NamePattern`), applied in order; the last
     /// matching override wins.
     public var overrides: [LayerOverride]
+    /// With 8-bit activations: move to 16 bits every activation quantizer whose error alone
+    /// costs more than this in output cosine (1 − cos, averaged over the probes); nil keeps
+    /// every quantizer at the recipe's width.
+    public var sixteenBitThreshold: Double?
+    /// Calibration inputs used as probes by that analysis.
+    public var sensitivityProbes: Int
     /// Seed for everything random (sampling, AdaRound initialisation).
     public var seed: UInt64
 
@@ -48,7 +54,8 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
                 activations: ActivationPrecision = .float, activationSymmetry: Symmetry = .asymmetric,
                 activationEstimator: RangeEstimator = .sqnr, embeddings: QuantScheme? = nil,
                 keepFloat: [String] = QuantizationRecipe.defaultKeepFloat, keepWeightsFloat: [String] = [],
-                overrides: [LayerOverride] = [], seed: UInt64 = 0) {
+                overrides: [LayerOverride] = [], sixteenBitThreshold: Double? = QuantizationRecipe.defaultSixteenBitThreshold,
+                sensitivityProbes: Int = 16, seed: UInt64 = 0) {
         self.weights = weights
         self.weightEstimator = weightEstimator
         self.activations = activations
@@ -58,8 +65,13 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         self.keepFloat = keepFloat
         self.keepWeightsFloat = keepWeightsFloat
         self.overrides = overrides
+        self.sixteenBitThreshold = sixteenBitThreshold
+        self.sensitivityProbes = sensitivityProbes
         self.seed = seed
     }
+
+    /// The default loss above which an 8-bit activation quantizer goes to 16 bits.
+    public static let defaultSixteenBitThreshold = 0.0005
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -72,7 +84,27 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         keepFloat = try container.decodeIfPresent([String].self, forKey: .keepFloat) ?? Self.defaultKeepFloat
         keepWeightsFloat = try container.decodeIfPresent([String].self, forKey: .keepWeightsFloat) ?? []
         overrides = try container.decodeIfPresent([LayerOverride].self, forKey: .overrides) ?? []
+        sixteenBitThreshold = container.contains(.sixteenBitThreshold)
+            ? try container.decodeIfPresent(Double.self, forKey: .sixteenBitThreshold) : Self.defaultSixteenBitThreshold
+        sensitivityProbes = try container.decodeIfPresent(Int.self, forKey: .sensitivityProbes) ?? 16
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(weights, forKey: .weights)
+        try container.encode(weightEstimator, forKey: .weightEstimator)
+        try container.encode(activations, forKey: .activations)
+        try container.encode(activationSymmetry, forKey: .activationSymmetry)
+        try container.encode(activationEstimator, forKey: .activationEstimator)
+        try container.encodeIfPresent(embeddings, forKey: .embeddings)
+        try container.encode(keepFloat, forKey: .keepFloat)
+        try container.encode(keepWeightsFloat, forKey: .keepWeightsFloat)
+        try container.encode(overrides, forKey: .overrides)
+        // Written even when nil: a missing key means "the default threshold".
+        try container.encode(sixteenBitThreshold, forKey: .sixteenBitThreshold)
+        try container.encode(sensitivityProbes, forKey: .sensitivityProbes)
+        try container.encode(seed, forKey: .seed)
     }
 
     /// The activation bit width for `node`: the last matching override, else the recipe's.
@@ -105,6 +137,8 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         case keepFloat = "keep_float"
         case keepWeightsFloat = "keep_weights_float"
         case overrides
+        case sixteenBitThreshold = "sixteen_bit_threshold"
+        case sensitivityProbes = "sensitivity_probes"
         case seed
     }
 }

@@ -25,6 +25,9 @@ struct RecipeOptions: ParsableArguments {
     @Option(name: .long, help: "Embedding tables: int8, int4 or float (per row).")
     var embeddings = "int8"
 
+    @Option(name: .long, help: "With int8 activations: move to 16 bits each activation quantizer that alone costs more than this in output cosine (0 disables).")
+    var sixteenBitThreshold = QuantizationRecipe.defaultSixteenBitThreshold
+
     @Option(name: .long, help: "A recipe JSON file; replaces the options above.")
     var config: String?
 
@@ -53,7 +56,8 @@ struct RecipeOptions: ParsableArguments {
                 : try QuantScheme(bits: try QuantScheme.bitWidth(parsing: embeddings), symmetry: .symmetric, granularity: .perChannel(axis: 0))
             return QuantizationRecipe(weights: weightScheme, weightEstimator: try RangeEstimator(parsing: weightEstimator),
                                       activations: precision, activationEstimator: try RangeEstimator(parsing: estimator),
-                                      embeddings: embeddingScheme)
+                                      embeddings: embeddingScheme,
+                                      sixteenBitThreshold: sixteenBitThreshold > 0 ? sixteenBitThreshold : nil)
         } catch let error as QuantizationError {
             throw ValidationError("\(error)")
         }

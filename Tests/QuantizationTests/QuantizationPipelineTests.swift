@@ -80,9 +80,14 @@ import Testing
         let compressed = try ModelLoader.embeddingModel(folder: folder)
         #expect(compressed.embedder.executor.quantizedLinears.count == 36)
         if activations == .int8 {
-            // Every linear whose input is on an 8-bit grid runs W8A8 (the output.dense layers
-            // read the 8-bit GELU output; only 16-bit inputs fall back to weight-only).
-            #expect(compressed.embedder.executor.quantizedLinears.values.filter { $0.kernelName == "w8a8" }.count == 36)
+            // Exactly the linears whose input is on an 8-bit grid run W8A8; those reading a
+            // tensor moved to 16 bits run the weight-only kernel.
+            let graph = reference.model.graph
+            for node in graph.nodes where node.op == .linear {
+                let inputBits = graph.producer(of: node.inputs[0]).flatMap { calibration.activationEncodings[$0.name] }?.scheme.bits
+                let kernel = compressed.embedder.executor.quantizedLinears[node.name]?.kernelName
+                #expect(kernel == (inputBits == 8 ? "w8a8" : "w8 weight-only"), "\(node.name): \(kernel ?? "fp32")")
+            }
         }
         let actual = try compressed.embed(texts)
         let similarities = try zip(expected, actual).map { try QuantizationMetrics.cosineSimilarity($0, $1) }
@@ -149,5 +154,31 @@ import Testing
             try QuantizedTensorRecord(name: "w", bits: 8, symmetric: true, shape: [2, 4], values: Array(repeating: 0, count: 8),
                                       scales: [1, 1, 1], scaleShape: [1, 3], zeroPoints: nil)
         }
+    }
+}
+
+@Suite struct ActivationSensitivityTests {
+    @Test func residualStreamOutliersAreMovedTo16BitsAndListed() throws {
+        let recipe = try PipelinePaths.recipe(bits: 8, granularity: .perChannel(axis: 0), activations: .int8)
+        let calibration = try Calibrator.calibrate(modelFolder: PipelinePaths.miniLMFolder, prompts: try PipelinePaths.prompts(24),
+                                                   recipe: recipe)
+        let sixteen = calibration.activationEncodings.filter { $0.value.scheme.bits == 16 }.map(\.key)
+        #expect(sixteen.contains("encoder.layer.0.output.residual"), "\(sixteen)")
+        #expect(sixteen.count < calibration.activationEncodings.count / 2, "only the few outlier quantizers move")
+        #expect(calibration.notes.contains { $0.contains("moved to 16 bits") && $0.contains("encoder.layer.0.output.residual") })
+        var plain = recipe
+        plain.sixteenBitThreshold = nil
+        let allEight = try Calibrator.calibrate(modelFolder: PipelinePaths.miniLMFolder, prompts: try PipelinePaths.prompts(4), recipe: plain)
+        #expect(allEight.activationEncodings.values.allSatisfy { $0.scheme.bits == 8 })
+    }
+
+    @Test func recipeRoundTripsThroughJSONIncludingADisabledThreshold() throws {
+        var recipe = try PipelinePaths.recipe(bits: 4, granularity: .perBlock(axis: 1, size: 32), activations: .int8)
+        recipe.sixteenBitThreshold = nil
+        recipe.overrides = [LayerOverride(pattern: "encoder.layer.*.output.dense", activationBits: 16)]
+        let data = try JSONEncoder().encode(recipe)
+        #expect(try JSONDecoder().decode(QuantizationRecipe.self, from: data) == recipe)
+        let defaults = try JSONDecoder().decode(QuantizationRecipe.self, from: Data(#"{"weights": {"bits": 8, "symmetry": "symmetric", "granularity": {"kind": "per_tensor"}}}"#.utf8))
+        #expect(defaults.sixteenBitThreshold == QuantizationRecipe.defaultSixteenBitThreshold && defaults.activations == .float)
     }
 }
