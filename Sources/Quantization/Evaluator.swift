@@ -52,6 +52,9 @@ public enum Evaluator {
         public var latencyRuns = 20
         /// Measure speed at all (tests skip it: timing is never asserted there).
         public var measureSpeed = true
+        /// Alternating rounds of reference and candidate timing (medians are reported), so
+        /// drifts of a shared machine hit both models alike.
+        public var speedRounds = 5
         public init() {}
     }
 
@@ -66,8 +69,8 @@ public enum Evaluator {
         var referenceSpeed: QualityReport.Speed?
         var candidateSpeed: QualityReport.Speed?
         if options.measureSpeed {
-            referenceSpeed = try speed(of: reference, inputs: inputs, runs: options.latencyRuns)
-            candidateSpeed = try speed(of: candidate, inputs: inputs, runs: options.latencyRuns)
+            (referenceSpeed, candidateSpeed) = try speeds(of: reference, candidate, inputs: inputs, runs: options.latencyRuns,
+                                                          rounds: options.speedRounds)
         }
         return QualityReport(referencePath: reference.path, candidatePath: candidate.path, recipe: recipe, inputFile: inputFile,
                              fidelity: fidelity, layers: layers, referenceSpeed: referenceSpeed, candidateSpeed: candidateSpeed,
@@ -126,21 +129,30 @@ public enum Evaluator {
         }
     }
 
-    /// Median batch-1 latency over `runs` inputs and throughput at batch 32 over the inputs.
-    static func speed(of model: EmbeddingModel, inputs: [String], runs: Int) throws -> QualityReport.Speed {
-        var latencies: [Double] = []
-        for index in 0..<max(1, runs) {
-            let text = inputs[index % inputs.count]
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try model.embed([text], batchSize: 1)
-            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        latencies.sort()
+    /// Median batch-1 latency and batch-32 throughput of both models, measured in
+    /// alternating rounds (reference, candidate, reference, ...) after one warm-up each.
+    static func speeds(of reference: EmbeddingModel, _ candidate: EmbeddingModel, inputs: [String], runs: Int,
+                       rounds: Int) throws -> (QualityReport.Speed, QualityReport.Speed) {
         let batch = Array(inputs.prefix(max(32, min(inputs.count, 128))))
-        let start = DispatchTime.now().uptimeNanoseconds
-        _ = try model.embed(batch, batchSize: 32)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return QualityReport.Speed(latencyMilliseconds: latencies[latencies.count / 2], throughputPerSecond: Double(batch.count) / seconds)
+        var latencies: [[Double]] = [[], []], throughputs: [[Double]] = [[], []]
+        let models = [reference, candidate]
+        for model in models { _ = try model.embed(Array(batch.prefix(32)), batchSize: 32) }
+        for _ in 0..<max(1, rounds) {
+            for (slot, model) in models.enumerated() {
+                for index in 0..<max(1, runs / max(1, rounds)) {
+                    let text = inputs[index % inputs.count]
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    _ = try model.embed([text], batchSize: 1)
+                    latencies[slot].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                }
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try model.embed(batch, batchSize: 32)
+                throughputs[slot].append(Double(batch.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+            }
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        return (QualityReport.Speed(latencyMilliseconds: median(latencies[0]), throughputPerSecond: median(throughputs[0])),
+                QualityReport.Speed(latencyMilliseconds: median(latencies[1]), throughputPerSecond: median(throughputs[1])))
     }
 
     /// Bytes of the `*.safetensors` files of a model folder.
