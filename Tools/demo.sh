@@ -34,12 +34,13 @@ run w8a8 --weights int8 --activations int8 --granularity per-channel
 run w8a8-all8bit --weights int8 --activations int8 --granularity per-channel --sixteen-bit-threshold 0
 run w8a16 --weights int8 --activations int16 --granularity per-channel
 run w8 --weights int8 --activations float --granularity per-channel
+run w8-block64 --weights int8 --activations float --granularity per-block:64
 run w4-block32 --weights int4 --activations float --granularity per-block:32 --weight-estimator mse
 
 echo
 echo "== summary (held-out set: $(wc -l < "$heldout") inputs; reports in Reports/demo-*.md)"
 printf "%-18s %12s %8s %8s %10s\n" recipe "mean cosine" "p5" "size" "speed"
-for name in w8a8 w8a8-all8bit w8a16 w8 w4-block32; do
+for name in w8a8 w8a8-all8bit w8a16 w8 w8-block64 w4-block32; do
     python3 - "$here/Reports/demo-$name.json" "$name" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
