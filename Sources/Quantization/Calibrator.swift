@@ -40,12 +40,15 @@ public enum Calibrator {
     public static func calibrate(modelFolder: String, prompts: [String], recipe: QuantizationRecipe,
                                  promptsPath: String = "prompts", progress: Progress? = nil) throws -> CalibrationResult {
         guard !prompts.isEmpty else { throw QuantizationPipelineError.emptyCalibrationSet(path: promptsPath) }
-        let embedder = try SentenceEmbedder(modelFolder: modelFolder)
-        let plan = try QuantizationPlan(graph: embedder.model.graph, recipe: recipe)
-        let weightEncodings = try encodeWeights(plan: plan, graph: embedder.model.graph)
-        let simulated = try QuantizationSimulator.applyingWeightEncodings(weightEncodings, to: embedder.model.graph)
-        let simulator = SentenceEmbedder(model: embedder.model, tokenizer: embedder.tokenizer, maximumLength: embedder.maximumLength,
-                                         executor: GraphExecutor(graph: simulated, threads: embedder.executor.threads))
+        // The model runs with its weights fake-quantized (QuantSim); only that graph is packed.
+        var planned: (plan: QuantizationPlan, weights: [String: Encoding])?
+        let simulator = try SentenceEmbedder(modelFolder: modelFolder) { model in
+            let plan = try QuantizationPlan(graph: model.graph, recipe: recipe)
+            let weights = try encodeWeights(plan: plan, graph: model.graph)
+            planned = (plan, weights)
+            return GraphExecutor(graph: try QuantizationSimulator.applyingWeightEncodings(weights, to: model.graph))
+        }
+        guard let (plan, weightEncodings) = planned else { preconditionFailure("prepare always runs") }
         var notes = plan.notes
         var activationEncodings: [String: Encoding] = [:]
         var truncated = 0
@@ -77,13 +80,13 @@ public enum Calibrator {
                 }
             }
         } else {
-            truncated = prompts.filter { embedder.tokenizer.encode($0, maxLength: embedder.maximumLength).wasTruncated }.count
+            truncated = prompts.filter { simulator.tokenizer.encode($0, maxLength: simulator.maximumLength).wasTruncated }.count
             progress?(prompts.count, prompts.count)
         }
         if truncated > 0 {
-            notes.append("\(truncated) calibration input(s) were longer than \(embedder.maximumLength) tokens and were truncated")
+            notes.append("\(truncated) calibration input(s) were longer than \(simulator.maximumLength) tokens and were truncated")
         }
-        let weightsPath = ModelFolderWeights.path(of: modelFolder)
+        let weightsPath = WeightStores.weightsPath(ofFolder: modelFolder)
         return CalibrationResult(modelPath: modelFolder, sourceSHA256: try SHA256.hexDigest(ofFile: weightsPath), recipe: recipe,
                                  weightEncodings: weightEncodings, activationEncodings: activationEncodings,
                                  sampleCount: prompts.count, notes: notes)
@@ -100,15 +103,5 @@ public enum Calibrator {
             encodings[target.tensor] = try target.estimator.encoding(of: weight, scheme: target.scheme, tensorName: target.tensor)
         }
         return encodings
-    }
-}
-
-/// Where a model folder keeps its weights.
-public enum ModelFolderWeights {
-    /// `model.safetensors`, or the sharded index, inside `folder`.
-    public static func path(of folder: String) -> String {
-        let index = URL(fileURLWithPath: folder).appendingPathComponent("model.safetensors.index.json").path
-        if FileManager.default.fileExists(atPath: index) { return index }
-        return URL(fileURLWithPath: folder).appendingPathComponent("model.safetensors").path
     }
 }

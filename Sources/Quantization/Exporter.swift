@@ -9,7 +9,7 @@ public enum Exporter {
     public struct Summary: Sendable {
         public var quantizedTensors: Int
         public var floatTensors: Int
-        /// Bytes of `model.safetensors` in the new folder.
+        /// Bytes of the `*.safetensors` files in the new folder.
         public var weightBytes: Int
     }
 
@@ -18,7 +18,7 @@ public enum Exporter {
     @discardableResult
     public static func export(_ calibration: CalibrationResult, to output: String,
                               extraFiles: [String: [UInt8]] = [:]) throws -> Summary {
-        let weightsPath = ModelFolderWeights.path(of: calibration.modelPath)
+        let weightsPath = WeightStores.weightsPath(ofFolder: calibration.modelPath)
         let digest = try SHA256.hexDigest(ofFile: weightsPath)
         guard digest == calibration.sourceSHA256 else {
             throw QuantizationPipelineError.sourceChanged(path: weightsPath, expected: calibration.sourceSHA256, actual: digest)
@@ -39,8 +39,7 @@ public enum Exporter {
             quantized: records, floats: floats, recipe: try recipeJSON(calibration.recipe), sourceSHA256: digest,
             activationEncodings: try activationJSON(calibration.activationEncodings), extraFiles: extraFiles)
         try CompressedModelWriter.write(contents, copyingFrom: calibration.modelPath, to: output)
-        let written = (try? FileManager.default.attributesOfItem(atPath: output + "/model.safetensors")[.size] as? Int) ?? 0
-        return Summary(quantizedTensors: records.count, floatTensors: floats.count, weightBytes: written ?? 0)
+        return Summary(quantizedTensors: records.count, floatTensors: floats.count, weightBytes: Evaluator.weightBytes(in: output))
     }
 
     /// The stored form of one quantized weight.

@@ -8,17 +8,16 @@ public enum ModelLoader {
     /// An fp32 folder runs as is; a compressed folder runs with its quantized weights and
     /// its activation quantizers applied.
     public static func embeddingModel(folder: String, threads: Int = ProcessInfoCores.active) throws -> EmbeddingModel {
-        let embedder = try SentenceEmbedder(modelFolder: folder, threads: threads)
         guard CompressedModel.isCompressed(folder: folder) else {
-            return EmbeddingModel(path: folder, embedder: embedder, tap: nil)
+            return EmbeddingModel(path: folder, embedder: try SentenceEmbedder(modelFolder: folder, threads: threads), tap: nil)
         }
         let compressed = try CompressedModel(folder: folder)
         let encodings = try Exporter.activationEncodings(from: compressed.activationEncodings)
-        let kernels = try IntegerKernelPlanner.plan(graph: embedder.model.graph, model: compressed, activationEncodings: encodings)
-        let executor = GraphExecutor(graph: embedder.model.graph, threads: threads, quantizedLinears: kernels.linears)
-        let quantized = SentenceEmbedder(model: embedder.model, tokenizer: embedder.tokenizer,
-                                         maximumLength: embedder.maximumLength, executor: executor)
-        return EmbeddingModel(path: folder, embedder: quantized, tap: encodings.isEmpty ? nil : ActivationQuantizationTap(encodings: encodings))
+        let embedder = try SentenceEmbedder(modelFolder: folder) { model in
+            let kernels = try IntegerKernelPlanner.plan(graph: model.graph, model: compressed, activationEncodings: encodings)
+            return GraphExecutor(graph: model.graph, threads: threads, quantizedLinears: kernels.linears)
+        }
+        return EmbeddingModel(path: folder, embedder: embedder, tap: encodings.isEmpty ? nil : ActivationQuantizationTap(encodings: encodings))
     }
 
     /// What a report should say about a compressed model (its precision choices).

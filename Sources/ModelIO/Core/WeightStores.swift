@@ -52,15 +52,19 @@ public enum WeightStores {
         return false
     }
 
+    /// The weights file of a model folder: `model.safetensors.index.json` when the folder is
+    /// sharded, `model.safetensors` otherwise (whether or not it exists).
+    public static func weightsPath(ofFolder folder: String) -> String {
+        let index = URL(fileURLWithPath: folder).appendingPathComponent("model.safetensors.index.json").path
+        if FileManager.default.fileExists(atPath: index) { return index }
+        return URL(fileURLWithPath: folder).appendingPathComponent("model.safetensors").path
+    }
+
     private static func openFolder(_ path: String) throws -> any WeightStore {
-        let folder = URL(fileURLWithPath: path)
-        let index = folder.appendingPathComponent("model.safetensors.index.json").path
-        if FileManager.default.fileExists(atPath: index) { return try ShardedSafetensorsStore(indexPath: index) }
-        let single = folder.appendingPathComponent("model.safetensors").path
-        if FileManager.default.fileExists(atPath: single) {
-            if CompressedModel.isCompressed(folder: path) { return try CompressedModel(folder: path).dequantizedStore() }
-            return try SafetensorsStore(path: single)
-        }
-        throw ModelIOError.fileNotFound(path: folder.appendingPathComponent("model.safetensors").path)
+        let weights = weightsPath(ofFolder: path)
+        if weights.hasSuffix(".index.json") { return try ShardedSafetensorsStore(indexPath: weights) }
+        guard FileManager.default.fileExists(atPath: weights) else { throw ModelIOError.fileNotFound(path: weights) }
+        if CompressedModel.isCompressed(folder: path) { return try CompressedModel(folder: path).dequantizedStore() }
+        return try SafetensorsStore(path: weights)
     }
 }

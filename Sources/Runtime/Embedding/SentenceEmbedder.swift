@@ -21,14 +21,19 @@ public struct SentenceEmbedder: Sendable {
         public var truncatedInputs: [Int]
     }
 
-    /// Loads the model folder at `path`.
+    /// Loads the model folder at `path` and runs its graph in fp32.
     public init(modelFolder path: String, threads: Int = ProcessInfoCores.active) throws {
+        try self.init(modelFolder: path) { model in GraphExecutor(graph: model.graph, threads: threads) }
+    }
+
+    /// Loads the model folder at `path` and runs it on the executor `prepare` builds from
+    /// the loaded model (a rewritten graph, integer kernels), so weights are packed once.
+    public init(modelFolder path: String, prepare: (HuggingFaceModel) throws -> GraphExecutor) throws {
         let model = try HuggingFaceModel(path: path)
         let tokenizer = try WordPieceTokenizer(modelFolder: path)
-        var maximumLength = try WordPieceTokenizer.maximumSequenceLength(modelFolder: path)
-        maximumLength = min(maximumLength, model.configuration.maximumPositions)
-        self.init(model: model, tokenizer: tokenizer, maximumLength: maximumLength,
-                  executor: GraphExecutor(graph: model.graph, threads: threads))
+        let maximumLength = min(try WordPieceTokenizer.maximumSequenceLength(modelFolder: path),
+                                model.configuration.maximumPositions)
+        self.init(model: model, tokenizer: tokenizer, maximumLength: maximumLength, executor: try prepare(model))
     }
 
     /// Assembles an embedder from parts (e.g. a rewritten graph in `executor`).
