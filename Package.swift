@@ -61,12 +61,13 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "aimet-swift-bench", dependencies: ["AimetSwift"]),
+        .target(name: "AimetTestSupport", path: "Tests/Support"),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore"]),
-        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "QuantCore"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["AimetTestSupport", "ModelIO", "QuantCore"]),
         .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "ModelIO", "QuantCore"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "ModelGraph", "ModelIO", "QuantCore", "CKernels"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["AimetTestSupport", "Runtime", "ModelGraph", "ModelIO", "QuantCore", "CKernels"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ModelIO"]),
-        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Runtime", "ModelGraph", "ModelIO", "QuantCore"]),
-        .testTarget(name: "CLITests", dependencies: ["aimet-swift", "ModelIO"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["AimetTestSupport", "Quantization", "Runtime", "ModelGraph", "ModelIO", "QuantCore"]),
+        .testTarget(name: "CLITests", dependencies: ["AimetTestSupport", "aimet-swift", "ModelIO"]),
     ]
 )

@@ -1,3 +1,4 @@
+import AimetTestSupport
 import Foundation
 
 /// Runs the built `aimet-swift` executable and captures what it prints.
@@ -39,15 +40,8 @@ struct CommandRunner {
 
 /// Real model paths in the cache filled by `make models`.
 enum CachedModels {
-    static var cache: URL {
-        if let override = ProcessInfo.processInfo.environment["AIMET_SWIFT_CACHE"], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/aimet-swift")
-    }
-
     static func path(_ relative: String) -> String {
-        let path = cache.appendingPathComponent(relative).path
+        let path = TestLocations.cached(relative)
         precondition(FileManager.default.fileExists(atPath: path), "missing \(path): run `make models` first")
         return path
     }

@@ -1,11 +1,10 @@
+import AimetTestSupport
 import Foundation
 import ModelIO
 import Testing
 
 @Suite struct QuantizationCommandTests {
-    static var repository: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var repository: URL { TestLocations.repositoryRoot }
 
     static func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")

@@ -1,3 +1,4 @@
+import AimetTestSupport
 import Foundation
 import ModelIO
 import Testing
@@ -6,11 +7,7 @@ import Testing
 /// calibration set (no identical line, no line equal after normalising case and punctuation,
 /// no pair of long lines sharing most of their words).
 @Suite struct CalibrationSetTests {
-    static var textFolder: URL {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Calibration/text")
-    }
+    static var textFolder: URL { TestLocations.repositoryRoot.appendingPathComponent("Calibration/text") }
 
     static func lines(_ name: String) throws -> [String] {
         try TextFile.lines(atPath: textFolder.appendingPathComponent(name).path)

