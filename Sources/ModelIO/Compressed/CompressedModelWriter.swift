@@ -107,7 +107,7 @@ public enum CompressedModelWriter {
         case (8, false):
             return (.uint8, record.shape, record.values.map { UInt8($0) })
         case (16, true):
-            return (.int16, record.shape, Int16Bytes.littleEndian(record.values.map { Int16($0) }))
+            return (.int16, record.shape, record.values.map { Int16($0) }.withUnsafeBytes { Array($0) })
         default:
             return (.int32, record.shape, record.values.withUnsafeBytes { Array($0) })
         }
@@ -139,19 +139,5 @@ public enum CompressedModelWriter {
         } else {
             try AtomicFile.rename(from: temporary.path, to: destination.path)
         }
-    }
-}
-
-/// Little-endian bytes of 16-bit integers.
-enum Int16Bytes {
-    static func littleEndian(_ values: [Int16]) -> [UInt8] {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(values.count * 2)
-        for value in values {
-            let bits = UInt16(bitPattern: value)
-            bytes.append(UInt8(truncatingIfNeeded: bits))
-            bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
-        }
-        return bytes
     }
 }
