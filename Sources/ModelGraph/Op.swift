@@ -45,6 +45,21 @@ public enum Op: Sendable, Equatable {
     case meanPool
     /// Divides each row of the last axis by its L2 norm (with a floor of 1e-12).
     case l2Normalize
+    /// 2-D convolution of an NHWC input. Parameters: `weight [out, kh, kw, in / groups]`,
+    /// optional `bias [out]`.
+    case conv2d(Convolution2DAttributes)
+    /// Inference batch normalisation over the last (channel) axis:
+    /// `y = (x − mean) / sqrt(variance + ε) · weight + bias`.
+    /// Parameters: `weight`, `bias`, `mean`, `variance`, each `[channels]`.
+    case batchNorm(epsilon: Float)
+    /// Max or average pooling of an NHWC input.
+    case pool2d(Pool2DAttributes)
+    /// Mean over the spatial axes: `[batch, height, width, channels]` → `[batch, channels]`.
+    case globalAveragePool
+    /// Flattens every axis after the first: `[batch, ...]` → `[batch, product]`.
+    case flatten
+    /// Softmax over the last axis.
+    case softmax
 
     /// A short name for reports and errors.
     public var kindName: String {
@@ -58,13 +73,19 @@ public enum Op: Sendable, Equatable {
         case .attention: return "attention"
         case .meanPool: return "mean_pool"
         case .l2Normalize: return "l2_normalize"
+        case .conv2d: return "conv2d"
+        case .batchNorm: return "batch_norm"
+        case let .pool2d(attributes): return attributes.kind == .max ? "max_pool" : "average_pool"
+        case .globalAveragePool: return "global_average_pool"
+        case .flatten: return "flatten"
+        case .softmax: return "softmax"
         }
     }
 
-    /// True for the layers whose weights quantization targets (linear, embedding).
+    /// True for the layers whose weights quantization targets (linear, conv2d, embedding).
     public var hasQuantizableWeight: Bool {
         switch self {
-        case .linear, .embedding: return true
+        case .linear, .conv2d, .embedding: return true
         default: return false
         }
     }

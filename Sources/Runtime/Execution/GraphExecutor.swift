@@ -20,6 +20,9 @@ public struct GraphExecutor: Sendable {
     private let packedWeights: [String: PackedMatrix]
     /// Linear layers that run on the integer kernels, by node name.
     public let quantizedLinears: [String: QuantizedLinear]
+    /// Convolution weights prepared for the kernels, by node name (or why they could not be:
+    /// reported when the node runs).
+    private let preparedConvolutions: [String: Result<PreparedConvolution, any Error>]
 
     /// Prepares `graph` for execution on `threads` threads (default: all cores). Linear
     /// nodes named in `quantizedLinears` run on the integer kernels; the rest in fp32.
@@ -35,6 +38,13 @@ public struct GraphExecutor: Sendable {
             }
         }
         self.packedWeights = packed
+        var convolutions: [String: Result<PreparedConvolution, any Error>] = [:]
+        for node in graph.nodes {
+            if case let .conv2d(attributes) = node.op {
+                convolutions[node.name] = Result { try ConvolutionOperations.prepare(node, attributes: attributes) }
+            }
+        }
+        self.preparedConvolutions = convolutions
         aimet_blas_use_single_thread()
     }
 
@@ -98,6 +108,25 @@ public struct GraphExecutor: Sendable {
             var result = arguments.removeFirst()
             let width = result.shape.last ?? 1
             NormalizationKernels.l2Normalize(&result.scalars, rows: result.count / max(width, 1), width: width)
+            return result
+        case let .conv2d(attributes):
+            guard let prepared = preparedConvolutions[node.name] else {
+                throw RuntimeError.missingParameter(node: node.name, parameter: "weight")
+            }
+            return try ConvolutionOperations.convolution(node, arguments[0], attributes: attributes, prepared: prepared.get(), threads: threads)
+        case let .batchNorm(epsilon):
+            var result = arguments.removeFirst()
+            try ConvolutionOperations.batchNorm(node, &result, epsilon: epsilon, threads: threads)
+            return result
+        case let .pool2d(attributes):
+            return try ConvolutionOperations.pool(node, arguments[0], attributes: attributes, threads: threads)
+        case .globalAveragePool:
+            return try ConvolutionOperations.globalAveragePool(node, arguments[0])
+        case .flatten:
+            return try ConvolutionOperations.flatten(node, arguments[0])
+        case .softmax:
+            var result = arguments.removeFirst()
+            ConvolutionOperations.softmax(&result)
             return result
         }
     }
