@@ -44,6 +44,13 @@ public struct Window2D: Sendable, Equatable, Codable {
         public var outputWidth: Int
         public var padTop: Int
         public var padLeft: Int
+
+        public init(outputHeight: Int, outputWidth: Int, padTop: Int, padLeft: Int) {
+            self.outputHeight = outputHeight
+            self.outputWidth = outputWidth
+            self.padTop = padTop
+            self.padLeft = padLeft
+        }
     }
 
     /// The output size and leading padding on an input of the given size, or nil when the
