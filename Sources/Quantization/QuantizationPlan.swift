@@ -28,11 +28,11 @@ public struct QuantizationPlan: Sendable, Equatable {
     public var notes: [String]
 
     /// The default plan for `graph` under `recipe`:
-    /// - weights: every linear layer (recipe.weights) and embedding table (recipe.embeddings),
+    /// - weights: every linear and convolution layer (recipe.weights) and embedding table
+    ///   (recipe.embeddings),
     ///   except names matching `keepWeightsFloat`;
-    /// - activations (unless float): the output of every op, except a linear layer whose only
-    ///   consumer is an activation function (the pair is one "supergroup", quantized after the
-    ///   activation, as AIMET does), embedding lookups (their rows are already on the weight
+    /// - activations (unless float): the output of every op, except supergroup members (see
+    ///   `supergroupReason`), flatten, embedding lookups (their rows are already on the weight
     ///   grid), and names matching `keepFloat`. Softmax and layer-norm internals stay float
     ///   inside their ops.
     public init(graph: Graph, recipe: QuantizationRecipe) throws {
@@ -59,9 +59,8 @@ public struct QuantizationPlan: Sendable, Equatable {
             for node in graph.nodes {
                 if case .embedding = node.op { continue }
                 if NamePattern.matchesAny(node.name, recipe.keepFloat) { continue }
-                if node.op == .linear, let readers = consumers[node.output], readers.count == 1,
-                   case .activation = readers[0].op {
-                    notes.append("\(node.name) + \(readers[0].name): one supergroup, quantized after the activation")
+                if let reason = QuantizationPlan.supergroupReason(node, consumers: consumers[node.output] ?? []) {
+                    notes.append(reason)
                     continue
                 }
                 guard let bits = recipe.activationBits(for: node.name) else { continue }
@@ -72,6 +71,29 @@ public struct QuantizationPlan: Sendable, Equatable {
         self.weights = weights
         self.activations = activations
         self.notes = notes
+    }
+
+    /// Why `node`'s output carries no quantizer of its own, or nil when it does: a linear,
+    /// convolution or batch norm read only by an activation function (or a linear /
+    /// convolution read only by a batch norm) forms one supergroup with it, quantized at
+    /// the end, as AIMET does; a flatten only moves data that is already quantized.
+    static func supergroupReason(_ node: Node, consumers readers: [Node]) -> String? {
+        if node.op == .flatten { return "\(node.name): flatten keeps its input's grid" }
+        let isWeighted: Bool
+        switch node.op {
+        case .linear, .conv2d: isWeighted = true
+        case .batchNorm: isWeighted = false
+        default: return nil
+        }
+        guard readers.count == 1 else { return nil }
+        switch readers[0].op {
+        case .activation:
+            return "\(node.name) + \(readers[0].name): one supergroup, quantized after the activation"
+        case .batchNorm where isWeighted:
+            return "\(node.name) + \(readers[0].name): one supergroup, quantized after the batch norm"
+        default:
+            return nil
+        }
     }
 
     /// For each value, the nodes that read it, in graph order.
