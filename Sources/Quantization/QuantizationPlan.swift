@@ -48,6 +48,10 @@ public struct QuantizationPlan: Sendable, Equatable {
             case .embedding:
                 guard let scheme = recipe.embeddings else { continue }
                 weights.append(WeightTarget(node: node.name, tensor: source, scheme: scheme, estimator: .minMax))
+            case .conv2d:
+                let (scheme, note) = try QuantizationPlan.convolutionScheme(recipe.weightScheme(for: node.name), node: node)
+                if let note { notes.append(note) }
+                weights.append(WeightTarget(node: node.name, tensor: source, scheme: scheme, estimator: recipe.weightEstimator))
             default:
                 weights.append(WeightTarget(node: node.name, tensor: source, scheme: recipe.weightScheme(for: node.name),
                                             estimator: recipe.weightEstimator))
@@ -71,6 +75,21 @@ public struct QuantizationPlan: Sendable, Equatable {
         self.weights = weights
         self.activations = activations
         self.notes = notes
+    }
+
+    /// A linear-layer scheme adapted to a convolution's OHWI weight `[out, kh, kw, in]`: blocks
+    /// run along the input channels (axis 3, the contiguous axis, as a linear layer's blocks run
+    /// along axis 1); a convolution with too few input channels per group for one block (e.g.
+    /// depthwise) gets one scale per output channel instead, with a note.
+    static func convolutionScheme(_ scheme: QuantScheme, node: Node) throws -> (QuantScheme, String?) {
+        guard case let .perBlock(_, size) = scheme.granularity, let weight = node.parameters["weight"], weight.rank == 4 else {
+            return (scheme, nil)
+        }
+        if weight.shape[3] % size == 0 {
+            return (try QuantScheme(bits: scheme.bits, symmetry: scheme.symmetry, granularity: .perBlock(axis: 3, size: size)), nil)
+        }
+        return (try QuantScheme(bits: scheme.bits, symmetry: scheme.symmetry, granularity: .perChannel(axis: 0)),
+                "\(node.name): \(weight.shape[3]) input channel(s) per group do not split into blocks of \(size); one scale per output channel instead")
     }
 
     /// Why `node`'s output carries no quantizer of its own, or nil when it does: a linear,

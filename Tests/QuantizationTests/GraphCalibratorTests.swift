@@ -102,3 +102,18 @@ func smallConvolutionalGraph(seed: UInt64) throws -> Graph {
         }
     }
 }
+
+@Suite struct ConvolutionWeightSchemeTests {
+    @Test func blocksRunAlongInputChannelsAndDepthwiseFallsBackToChannels() throws {
+        let graph = try smallConvolutionalGraph(seed: 7)
+        let recipe = QuantizationRecipe(weights: try QuantScheme(bits: 4, symmetry: .symmetric, granularity: .perBlock(axis: 1, size: 2)))
+        let plan = try QuantizationPlan(graph: graph, recipe: recipe)
+        let schemes = Dictionary(uniqueKeysWithValues: plan.weights.map { ($0.node, $0.scheme.granularity) })
+        #expect(schemes["conv"] == .perBlock(axis: 3, size: 2))
+        #expect(schemes["dw"] == .perChannel(axis: 0))
+        #expect(schemes["fc"] == .perBlock(axis: 1, size: 2))
+        #expect(plan.notes.contains { $0.hasPrefix("dw: 1 input channel(s) per group") })
+        // The encodings the plan asks for can be computed.
+        _ = try Calibrator.encodeWeights(plan: plan, graph: graph)
+    }
+}
