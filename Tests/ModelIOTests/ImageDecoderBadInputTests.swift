@@ -9,17 +9,13 @@ struct ImageDecoderBadInputTests {
         try bytes.withUnsafeBytes { try ImageDecoder.decode(bytes: $0, path: name) }
     }
 
-    private func caseName(_ error: ModelIOError) -> String {
-        String(describing: error).split(separator: ":").first.map(String.init) ?? ""
-    }
-
     @Test("an empty file is not an image and the error names it")
     func emptyFile() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aimet-empty-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("empty.png").path
-        FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         #expect(throws: ModelIOError.notAnImage(path: path, reason: "the file is empty")) {
             try ImageDecoder.decode(path: path)
         }
