@@ -133,16 +133,21 @@ public struct ImagePreprocessing: Sendable, Equatable {
     public func resampledSamples(from image: DecodedImage, augmentation: ImageAugmentation = .identity) -> [Float] {
         let planes = colourPlanes(of: image)
         let crop = augmentation.crop(width: image.width, height: image.height)
-        let box = sourceBox(left: crop.left, top: crop.top, width: crop.width, height: crop.height)
+        let source = sourceRegion(left: crop.left, top: crop.top, width: crop.width, height: crop.height)
         let output = geometry.outputSize
         return ImageResampler.resample(planes: planes, width: image.width, height: image.height, channels: channels,
-                                       box: box, outputWidth: output.width, outputHeight: output.height,
-                                       antialias: antialias, roundsToEightBits: roundsToEightBits)
+                                       region: source.region, box: source.box, outputWidth: output.width,
+                                       outputHeight: output.height, antialias: antialias,
+                                       roundsToEightBits: roundsToEightBits)
     }
 
-    /// The source rectangle whose resampling gives the output directly (a resize followed by
-    /// a crop samples the same points as a resize of the matching box).
-    func sourceBox(left: Int, top: Int, width: Int, height: Int) -> ImageResampler.Box {
+    /// The pixels the geometry reads (the crop, or its centred square) and the box inside them
+    /// whose resampling gives the output directly: a resize followed by a centre crop samples
+    /// the same points as a resize of the matching box.
+    func sourceRegion(left: Int, top: Int, width: Int, height: Int)
+        -> (region: ImageResampler.Region, box: ImageResampler.Box)
+    {
+        let crop = ImageResampler.Region(left: left, top: top, width: width, height: height)
         switch geometry {
         case let .resizeShorterSideThenCentreCrop(shorter, cropWidth, cropHeight):
             let resizedWidth = width <= height ? shorter : shorter * width / height
@@ -151,18 +156,17 @@ public struct ImagePreprocessing: Sendable, Equatable {
             let cropTop = Self.pythonRound(Double(resizedHeight - cropHeight) / 2)
             let scaleX = Double(width) / Double(resizedWidth)
             let scaleY = Double(height) / Double(resizedHeight)
-            let boxLeft = Double(left) + Double(cropLeft) * scaleX
-            let boxTop = Double(top) + Double(cropTop) * scaleY
-            return ImageResampler.Box(left: boxLeft, top: boxTop, right: boxLeft + Double(cropWidth) * scaleX,
-                                      bottom: boxTop + Double(cropHeight) * scaleY)
+            let boxLeft = Double(cropLeft) * scaleX
+            let boxTop = Double(cropTop) * scaleY
+            return (crop, ImageResampler.Box(left: boxLeft, top: boxTop, right: boxLeft + Double(cropWidth) * scaleX,
+                                             bottom: boxTop + Double(cropHeight) * scaleY))
         case .centreSquareThenResize:
             let side = min(width, height)
-            let boxLeft = Double(left + (width - side) / 2)
-            let boxTop = Double(top + (height - side) / 2)
-            return ImageResampler.Box(left: boxLeft, top: boxTop, right: boxLeft + Double(side), bottom: boxTop + Double(side))
+            let square = ImageResampler.Region(left: left + (width - side) / 2, top: top + (height - side) / 2,
+                                               width: side, height: side)
+            return (square, ImageResampler.Box(left: 0, top: 0, right: Double(side), bottom: Double(side)))
         case .resize:
-            return ImageResampler.Box(left: Double(left), top: Double(top), right: Double(left + width),
-                                      bottom: Double(top + height))
+            return (crop, ImageResampler.Box(left: 0, top: 0, right: Double(width), bottom: Double(height)))
         }
     }
 

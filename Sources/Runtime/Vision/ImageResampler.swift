@@ -5,9 +5,27 @@
 /// With `antialias` (Pillow and torchvision's default), the triangle filter is widened by
 /// `max(scale, 1)` when shrinking, so every source pixel contributes; without it the filter
 /// keeps support 1 (plain bilinear interpolation). Taps are clamped to the image (not the
-/// box) and the weights renormalised, as Pillow does. The horizontal pass runs first, then
-/// the vertical one; weights are computed in Double.
+/// box) and the weights renormalised, as Pillow does. With a `region`, the image is first
+/// treated as cropped to it (taps clamp to the region, and the box is relative to it), exactly
+/// like Pillow's `crop(region).resize(size, box=box)`. The horizontal pass runs first, then the
+/// vertical one; weights are computed in Double.
 public enum ImageResampler {
+    /// A rectangle of whole source pixels.
+    public struct Region: Sendable, Equatable {
+        public var left: Int
+        public var top: Int
+        public var width: Int
+        public var height: Int
+
+        /// Creates a region from its top-left corner and size.
+        public init(left: Int, top: Int, width: Int, height: Int) {
+            self.left = left
+            self.top = top
+            self.width = width
+            self.height = height
+        }
+    }
+
     /// A rectangle in source pixel coordinates (edges may be fractional).
     public struct Box: Sendable, Equatable {
         public var left: Double
@@ -65,18 +83,24 @@ public enum ImageResampler {
     }
 
     /// Resamples `box` of a planar image (`channels` planes of `height × width` values) to
-    /// `outputWidth × outputHeight`, planar. With `roundsIntermediate`, the horizontal pass's
+    /// `outputWidth × outputHeight`, planar. `region` (default: the whole image) crops the
+    /// source first; `box` is relative to it. With `roundsToEightBits`, the horizontal pass's
     /// output and the final values are rounded and clamped to 0...255, as Pillow does for 8-bit
     /// images.
-    public static func resample(planes: [Float], width: Int, height: Int, channels: Int, box: Box,
-                                outputWidth: Int, outputHeight: Int, antialias: Bool = true,
+    public static func resample(planes: [Float], width: Int, height: Int, channels: Int, region: Region? = nil,
+                                box: Box, outputWidth: Int, outputHeight: Int, antialias: Bool = true,
                                 roundsToEightBits: Bool = false) -> [Float] {
-        precondition(planes.count == width * height * channels && outputWidth > 0 && outputHeight > 0,
+        let region = region ?? Region(left: 0, top: 0, width: width, height: height)
+        precondition(planes.count == width * height * channels && outputWidth > 0 && outputHeight > 0
+                     && region.left >= 0 && region.top >= 0 && region.width > 0 && region.height > 0
+                     && region.left + region.width <= width && region.top + region.height <= height,
                      "resample: sizes disagree")
-        let horizontal = coefficients(inputSize: width, from: box.left, to: box.right, outputSize: outputWidth,
+        var horizontal = coefficients(inputSize: region.width, from: box.left, to: box.right, outputSize: outputWidth,
                                       antialias: antialias)
-        let vertical = coefficients(inputSize: height, from: box.top, to: box.bottom, outputSize: outputHeight,
+        var vertical = coefficients(inputSize: region.height, from: box.top, to: box.bottom, outputSize: outputHeight,
                                     antialias: antialias)
+        for index in horizontal.start.indices { horizontal.start[index] += region.left }
+        for index in vertical.start.indices { vertical.start[index] += region.top }
         // Source rows the vertical pass reads.
         var firstRow = height
         var lastRow = 0
