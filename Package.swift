@@ -24,6 +24,8 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
         ),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg"])]),
         .target(
             name: "CKernels",
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
@@ -31,6 +33,7 @@ let package = Package(
         .target(
             name: "ModelIO",
             dependencies: ["QuantCore", "CHDF5"]
+                + ["CPNG", "CJPEG"]
         ),
         .target(
             name: "ModelGraph",

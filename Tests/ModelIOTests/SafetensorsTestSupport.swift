@@ -70,6 +70,9 @@ extension SafetensorsFileBuilder {
         case .unsupportedFormat: return "unsupportedFormat"
         case .writeFailed: return "writeFailed"
         case .invalidTensor: return "invalidTensor"
+        case .notAnImage: return "notAnImage"
+        case .corruptImage: return "corruptImage"
+        case .noDecodableImages: return "noDecodableImages"
         }
     }
 }

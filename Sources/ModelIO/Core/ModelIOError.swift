@@ -37,6 +37,12 @@ public enum ModelIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case writeFailed(path: String, reason: String)
     /// A tensor handed to a writer is inconsistent (name, shape, byte count).
     case invalidTensor(tensor: String, reason: String)
+    /// The file is empty or is neither PNG nor JPEG (judged by its content, not its name).
+    case notAnImage(path: String, reason: String)
+    /// libpng or libjpeg rejected the image data (`format` is "PNG" or "JPEG").
+    case corruptImage(path: String, format: String, reason: String)
+    /// No file in an image folder could be decoded (`reason` lists what went wrong).
+    case noDecodableImages(directory: String, reason: String)
 
     public var description: String {
         switch self {
@@ -76,6 +82,12 @@ public enum ModelIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): write failed: \(reason)"
         case let .invalidTensor(tensor, reason):
             return "tensor '\(tensor)': \(reason)"
+        case let .notAnImage(path, reason):
+            return "\(path): not a PNG or JPEG image: \(reason)"
+        case let .corruptImage(path, format, reason):
+            return "\(path): corrupt \(format) image: \(reason)"
+        case let .noDecodableImages(directory, reason):
+            return "\(directory): no image in the folder could be decoded: \(reason)"
         }
     }
 }
