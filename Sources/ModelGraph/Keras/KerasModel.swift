@@ -46,6 +46,11 @@ public struct KerasModel: Sendable {
             throw ModelGraphError.invalidConfig(
                 path: store.path, field: "model_config", reason: "not a Keras 2 full-model HDF5 file (root attribute 'model_config' and group 'model_weights' are needed)")
         }
+        try self.init(store: store, modelConfig: json)
+    }
+
+    /// Builds the graph from `modelConfig` in place of the file's own (tests vary it).
+    init(store: HDF5Store, modelConfig json: JSONValue) throws {
         let configuration = try KerasModelConfiguration(json: json, path: store.path)
         var builder = KerasGraphBuilder(store: store, weightNames: try store.kerasLayerWeightNames())
         let output = try builder.build(configuration)
