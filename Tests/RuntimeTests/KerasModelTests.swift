@@ -39,6 +39,7 @@ struct KerasModelTests {
         // Every weight of the file is in the graph once.
         let parameters = model.graph.nodes.flatMap { node in node.parameterSources.keys.map { node.parameters[$0]!.count } }
         #expect(parameters.reduce(0, +) == 58_423)
+        print("keras fer notes: \(model.notes.joined(separator: " | "))")
     }
 
     @Test func kernelsAreTransposedIntoTheIRLayouts() throws {
@@ -74,6 +75,30 @@ struct KerasModelTests {
             kind: .average, window: Window2D(height: 3, width: 3, strideHeight: 2, strideWidth: 2, padding: .same), countsPadding: false)))
         #expect(sequential.graph.node(named: "separable.pointwise")?.parameterSources["bias"] == "separable/bias:0")
         #expect(sequential.graph.node(named: "classifier.activation")?.op == .softmax)
+    }
+
+    /// Keras 3 writes `inbound_nodes` as `{"args": [...], "kwargs": {}}` with
+    /// `keras_history` leaves; the graph must come out the same.
+    @Test func keras3InboundNodesBuildTheSameGraph() throws {
+        let store = try HDF5Store(path: KerasGoldens.modelPath("functional-add"))
+        var config = try #require(store.modelConfig)
+        for name in ["stem", "stem_bn", "branch_conv", "branch_relu6", "merge", "pool", "flatten", "logits", "dropout", "probabilities"] {
+            config = try Self.changing(config, layer: name) { _, entry in
+                let sources = entry["inbound_nodes"]!.arrayValue![0].arrayValue!.map { $0.arrayValue![0] }
+                let tensors = sources.map { source in
+                    JSONValue.object(JSONObject([
+                        ("class_name", .string("__keras_tensor__")),
+                        ("config", .object(JSONObject([("shape", .null), ("keras_history", .array([source, .integer(0), .integer(0)]))]))),
+                    ]))
+                }
+                let arguments: JSONValue = tensors.count == 1 ? tensors[0] : .array(tensors)
+                entry["inbound_nodes"] = .array([.object(JSONObject([("args", .array([arguments])), ("kwargs", .object(JSONObject()))]))])
+            }
+        }
+        let keras3 = try KerasModel(store: store, modelConfig: config)
+        let keras2 = try KerasModel(store: store)
+        #expect(keras3.graph == keras2.graph)
+        #expect(keras3.graph.node(named: "merge")?.inputs.count == 2)
     }
 
     // MARK: Bad input

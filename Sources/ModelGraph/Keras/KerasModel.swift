@@ -35,6 +35,9 @@ public struct KerasModel: Sendable {
     /// split into several nodes, the Keras version).
     public let notes: [String]
 
+    /// The Keras layer classes the front end converts.
+    public static var supportedLayerClasses: [String] { KerasGraphBuilder.supportedLayerClasses }
+
     /// Opens the Keras 2 full-model HDF5 file at `path` and builds its graph.
     public static func load(path: String) throws -> KerasModel {
         try KerasModel(store: HDF5Store(path: path))
