@@ -90,21 +90,25 @@ struct KerasGoldenTests {
         }
     }
 
-    @Test func ferLogitsNodeFeedsTheSoftmax() throws {
+    @Test func ferLogitsNodeFeedsTheSoftmaxAndThreadsDoNotChangeResults() throws {
         let path = KerasGoldens.modelPath("fer")
         try #require(FileManager.default.fileExists(atPath: path), "\(path) is missing: run `make models`")
         let model = try KerasModel.load(path: path)
         #expect(model.logitsNode()?.name == "global_average_pooling2d_1")
         #expect(model.graph.node(named: "predictions")?.op == .softmax)
+        let input = KerasGoldens.input(batch: 3, sampleShape: model.inputShape)
+        let single = try GraphExecutor(graph: model.graph, threads: 1).run(inputs: [model.inputName: input])
+        let double = try GraphExecutor(graph: model.graph, threads: 2).run(inputs: [model.inputName: input])
+        #expect(single == double)
     }
 
-    /// A Sequential model saved without an InputLayer (Keras 2's older form) gets one named
-    /// `<first layer>_input` and computes the same as with it.
+    /// A Sequential model saved without an InputLayer, as a bare layer list (Keras 2's older
+    /// form), gets an input named `<first layer>_input` and computes the same as with it.
     @Test func sequentialWithoutInputLayerMatches() throws {
         let path = KerasGoldens.modelPath("sequential-depthwise")
         let store = try HDF5Store(path: path)
         var config = try #require(store.modelConfig?.objectValue)
-        var inner = try #require(config["config"]?.objectValue)
+        let inner = try #require(config["config"]?.objectValue)
         var layers = try #require(inner["layers"]?.arrayValue)
         let inputShape = try #require(layers[0]["config"]?["batch_input_shape"])
         layers.removeFirst()
@@ -113,8 +117,8 @@ struct KerasGoldenTests {
         firstConfig["batch_input_shape"] = inputShape
         first["config"] = .object(firstConfig)
         layers[0] = .object(first)
-        inner["layers"] = .array(layers)
-        config["config"] = .object(inner)
+        // Keras ≤ 2.1 wrote a Sequential config as the bare layer list.
+        config["config"] = .array(layers)
         let reference = try KerasModel(store: store)
         let model = try KerasModel(store: store, modelConfig: .object(config))
         #expect(model.inputName == "depthwise_input")
