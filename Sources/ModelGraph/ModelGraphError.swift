@@ -16,6 +16,9 @@ public enum ModelGraphError: Error, Equatable, Sendable, CustomStringConvertible
     case nonFiniteWeight(path: String, tensor: String)
     /// The graph is malformed (a value used before it is produced, a duplicate name, ...).
     case invalidGraph(node: String, reason: String)
+    /// A model file uses a layer type, or a layer option, that the front end does not
+    /// support (e.g. a Keras `LSTM`, or `data_format: channels_first`).
+    case unsupportedLayer(path: String, layer: String, reason: String)
 
     public var description: String {
         switch self {
@@ -35,6 +38,8 @@ public enum ModelGraphError: Error, Equatable, Sendable, CustomStringConvertible
             return "\(path): weight '\(tensor)' contains NaN or infinity"
         case let .invalidGraph(node, reason):
             return "graph node '\(node)': \(reason)"
+        case let .unsupportedLayer(path, layer, reason):
+            return "\(path): layer '\(layer)': \(reason)"
         }
     }
 }

@@ -147,3 +147,60 @@ enum HDF5KerasModel {
         return names
     }
 }
+
+extension HDF5KerasModel {
+    /// Every layer group's `weight_names` in `layer_names` order (layers without weights
+    /// included, with an empty list). Expects the HDF5 lock to be held.
+    static func layerWeightNames(root: hid_t, path: String) throws -> [(layer: String, weights: [String])] {
+        let weightsGroup = try HDF5Library.check(
+            H5Gopen2(root, "model_weights", aimet_H5P_DEFAULT), path: path, object: "model_weights", operation: "H5Gopen2")
+        defer { H5Gclose(weightsGroup) }
+        guard HDF5Library.hasAttribute(weightsGroup, "layer_names"),
+              let layerNames = try HDF5Library.readStringAttribute(weightsGroup, "layer_names", path: path, objectName: "model_weights") else {
+            throw ModelIOError.invalidHeader(path: path, reason: "group 'model_weights' has no string attribute 'layer_names'")
+        }
+        var result: [(layer: String, weights: [String])] = []
+        for layer in layerNames.values {
+            let layerPath = "model_weights/\(layer)"
+            guard aimet_object_type(weightsGroup, layer) == Int32(AIMET_OBJECT_GROUP) else {
+                throw ModelIOError.invalidHeader(path: path, reason: "layer '\(layer)' is listed in layer_names but '\(layerPath)' is not a group")
+            }
+            let group = try HDF5Library.check(H5Gopen2(weightsGroup, layer, aimet_H5P_DEFAULT), path: path, object: layerPath, operation: "H5Gopen2")
+            defer { H5Gclose(group) }
+            var weights: [String] = []
+            if HDF5Library.hasAttribute(group, "weight_names") {
+                guard let attribute = try HDF5Library.readStringAttribute(group, "weight_names", path: path, objectName: layerPath) else {
+                    throw ModelIOError.invalidHeader(path: path, reason: "attribute 'weight_names' of '\(layerPath)' is not a list of strings")
+                }
+                weights = attribute.values
+            }
+            result.append((layer, weights))
+        }
+        return result
+    }
+}
+
+extension HDF5Store {
+    /// For a Keras 2 full-model file: each layer's weight (tensor) names, by layer name, as
+    /// the layer groups' `weight_names` attributes list them (e.g. `conv2d_1` →
+    /// `["conv2d_1_1/kernel:0"]`; the tensor names need not start with the layer name).
+    /// Layers without weights map to an empty list. Throws `unsupportedFormat` for other
+    /// layouts. Reads the file's attributes again; tensors are read with `floatTensor(named:)`.
+    public func kerasLayerWeightNames() throws -> [String: [String]] {
+        guard format == .kerasModelHDF5 else {
+            throw ModelIOError.unsupportedFormat(path: path, reason: "not a Keras 2 full-model HDF5 file (no model_config / model_weights)")
+        }
+        let path = self.path
+        let listing: [(layer: String, weights: [String])] = try HDF5Library.withLock {
+            let file = H5Fopen(path, aimet_H5F_ACC_RDONLY(), aimet_H5P_DEFAULT)
+            guard file >= 0 else { throw HDF5Library.failure(path: path, object: "/", operation: "H5Fopen") }
+            defer { H5Fclose(file) }
+            let root = try HDF5Library.check(H5Gopen2(file, "/", aimet_H5P_DEFAULT), path: path, object: "/", operation: "H5Gopen2")
+            defer { H5Gclose(root) }
+            return try HDF5KerasModel.layerWeightNames(root: root, path: path)
+        }
+        var byLayer: [String: [String]] = [:]
+        for entry in listing { byLayer[entry.layer, default: []].append(contentsOf: entry.weights) }
+        return byLayer
+    }
+}
