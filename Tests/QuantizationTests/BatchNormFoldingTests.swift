@@ -11,7 +11,7 @@ import Testing
     @Test func foldsEveryBatchNormOfMobileNetLikeModelExactly() throws {
         let model = try SyntheticModels.mobileNetLike()
         let (folded, report) = try BatchNormFolding.fold(model.graph)
-        #expect(report.folded.count == 11)
+        #expect(report.folded.count == 10)
         #expect(report.skipped.isEmpty)
         #expect(report.folded.allSatisfy { $0.direction == .intoPreceding })
         #expect(!folded.nodes.contains { if case .batchNorm = $0.op { return true } else { return false } })
@@ -27,18 +27,18 @@ import Testing
         let relative = SyntheticModels.relativeMaximumDifference(before, after)
         #expect(relative <= 1e-5, "max|Δy|/max|y| = \(relative)")
         #expect(report.foldedIntoPrecedingByLayer.keys.sorted() == report.folded.map(\.layer).sorted())
-        #expect(report.lines.first?.contains("folded 11 batch norm(s)") == true)
+        #expect(report.lines.first?.contains("folded 10 batch norm(s)") == true)
     }
 
     /// BN → conv (no padding), BN → grouped conv and BN → linear fold into the following layer.
-    @Test(arguments: [1, 2, 6])
+    @Test(arguments: [1, 3])
     func foldsIntoFollowingUnpaddedLayer(groups: Int) throws {
         var factory = SyntheticModels.LayerFactory(seed: UInt64(10 + groups))
         let image = factory.builder.input("image")
         var value = factory.activation("relu", .relu, image)
         value = factory.builder.add("concat-free", .add, inputs: [value, image])
-        value = factory.batchNorm("bn", value, channels: 6)
-        value = factory.conv("conv", value, inputs: 6, outputs: 12, kernel: 3, groups: groups, padding: .valid, bias: groups == 2)
+        value = factory.batchNorm("bn", value, channels: 3)
+        value = factory.conv("conv", value, inputs: 3, outputs: 12, kernel: 3, groups: groups, padding: .valid, bias: groups == 3)
         value = factory.batchNorm("bn2", factory.activation("relu2", .relu, value), channels: 12)
         value = factory.builder.add("pool", .globalAveragePool, inputs: [value])
         value = factory.linear("head", value, inputs: 12, outputs: 4, bias: false)

@@ -59,26 +59,69 @@ import Testing
         #expect(balanced > plain + 6, "SQNR \(plain) dB → \(balanced) dB")
     }
 
-    /// High-bias absorption on top: outputs stay close (absorption is exact only for
-    /// pre-activations above β − 3|γ| and away from padded borders) and biases shrink.
+    /// High-bias absorption on top of scaling on the MobileNetV2-like model. Into 1×1 layers
+    /// it is exact for pre-activations above β − 3|γ| (the rest are rare); into the padded
+    /// depthwise convolutions it is approximate at the borders, which on 8×8 feature maps is a
+    /// large share of the pixels — hence the option to leave those out.
     @Test func highBiasAbsorptionKeepsOutputsClose() throws {
         let (model, relu, folds) = try Self.foldedReLUModel()
         let (scaled, _) = try CrossLayerEqualization.equalize(relu, foldedBatchNorms: folds.folded, options: Self.scalingOnly)
-        let (absorbed, report) = try CrossLayerEqualization.equalize(relu, foldedBatchNorms: folds.folded)
-        #expect(!report.absorptions.isEmpty)
-        #expect(report.absorptions.contains { $0.approximateAtBorders })
-        for absorption in report.absorptions {
-            let before = scaled.node(named: absorption.from)!.parameters["bias"]!.scalars
-            let after = absorbed.node(named: absorption.from)!.parameters["bias"]!.scalars
-            #expect(zip(before, after).allSatisfy { $1 <= $0 }, "\(absorption.from): biases only go down")
-        }
         let reference = try SyntheticModels.outputs(of: relu, on: model.evaluation)
-        let output = try SyntheticModels.outputs(of: absorbed, on: model.evaluation)
-        let relative = SyntheticModels.relativeMaximumDifference(reference, output)
-        let sqnr = try QuantizationMetrics.sqnr(reference: reference, approximation: output)
-        print("high-bias absorption: max|Δy|/max|y| = \(relative), SQNR \(sqnr) dB")
-        #expect(sqnr > 30, "SQNR of the absorbed model against the ReLU model: \(sqnr) dB")
+        let exactOnly = CrossLayerEqualization.Options(absorbsIntoPaddedLayers: false)
+        let (unpadded, unpaddedReport) = try CrossLayerEqualization.equalize(relu, foldedBatchNorms: folds.folded, options: exactOnly)
+        #expect(unpaddedReport.absorptions.map(\.into) == ["block1.project.conv", "block2.expand.conv", "block2.project.conv", "block3.project.conv"])
+        #expect(unpaddedReport.absorptionSkipped.contains { $0.reason.contains("zero-pads its input") })
+        let unpaddedSQNR = try QuantizationMetrics.sqnr(reference: reference, approximation: try SyntheticModels.outputs(of: unpadded, on: model.evaluation))
+        #expect(unpaddedSQNR > 30, "SQNR against the ReLU model without padded absorption: \(unpaddedSQNR) dB")
+
+        let (absorbed, report) = try CrossLayerEqualization.equalize(relu, foldedBatchNorms: folds.folded)
+        #expect(report.absorptions.count == 7)
+        #expect(report.absorptions.filter(\.approximateAtBorders).map(\.into)
+                == ["block1.depthwise.conv", "block2.depthwise.conv", "block3.depthwise.conv"])
+        // The stem only gives (it is no pair's second layer): its biases only go down.
+        let before = scaled.node(named: "stem.conv")!.parameters["bias"]!.scalars
+        let after = absorbed.node(named: "stem.conv")!.parameters["bias"]!.scalars
+        #expect(zip(before, after).allSatisfy { $1 <= $0 } && before != after)
+        let sqnr = try QuantizationMetrics.sqnr(reference: reference, approximation: try SyntheticModels.outputs(of: absorbed, on: model.evaluation))
+        print("high-bias absorption: SQNR against the ReLU model \(unpaddedSQNR) dB (unpadded only), \(sqnr) dB (all)")
+        #expect(sqnr > 15, "SQNR of the absorbed model against the ReLU model: \(sqnr) dB")
         #expect(report.lines.contains { $0.hasPrefix("high-bias absorption: moved bias of") })
+        #expect(report.lines.contains { $0.contains("approximate at the borders") })
+    }
+
+    /// Into a padded depthwise 3×3 convolution, absorption is exact in the interior and only
+    /// the border pixels move (with k = 6 no Gaussian pre-activation falls below the absorbed amount).
+    @Test func highBiasAbsorptionIntoPaddedLayerIsExactInTheInterior() throws {
+        var factory = SyntheticModels.LayerFactory(seed: 23)
+        let input = factory.builder.input("image")
+        var value = factory.convBlock("first", input, inputs: 3, outputs: 16, kernel: 1, activation: .relu)
+        // No batch norm on the depthwise layer: the only absorption is first → second, whose
+        // pre-activations (a 1×1 conv of Gaussian pixels) are Gaussian.
+        value = factory.activation("second.act", .relu, factory.conv("second", value, inputs: 16, outputs: 16, kernel: 3, groups: 16))
+        value = factory.conv("third", value, inputs: 16, outputs: 4, kernel: 1)
+        let inputs = SyntheticModels.images(batches: 2, batch: 4, size: 12, seed: 24)
+        let graph = try SyntheticModels.calibrateBatchNorms(try factory.builder.finish(outputs: [value]), inputs: inputs)
+        let (folded, folds) = try BatchNormFolding.fold(graph)
+        let options = CrossLayerEqualization.Options(absorptionSigmas: 6)
+        let (absorbed, report) = try CrossLayerEqualization.equalize(folded, foldedBatchNorms: folds.folded, options: options)
+        #expect(report.absorptions.map(\.into) == ["second"])
+        #expect(report.absorptions.first?.approximateAtBorders == true)
+        let reference = try SyntheticModels.outputs(of: folded, on: inputs)
+        let output = try SyntheticModels.outputs(of: absorbed, on: inputs)
+        // [batch, 12, 12, 4] per input: split interior and border pixels.
+        var interior: ([Float], [Float]) = ([], []), border: ([Float], [Float]) = ([], [])
+        for index in reference.indices {
+            let pixel = index / 4, row = (pixel / 12) % 12, column = pixel % 12
+            if row == 0 || row == 11 || column == 0 || column == 11 {
+                border.0.append(reference[index]); border.1.append(output[index])
+            } else {
+                interior.0.append(reference[index]); interior.1.append(output[index])
+            }
+        }
+        let interiorDifference = SyntheticModels.relativeMaximumDifference(interior.0, interior.1)
+        let borderDifference = SyntheticModels.relativeMaximumDifference(border.0, border.1)
+        #expect(interiorDifference <= 1e-4, "interior max|Δy|/max|y| = \(interiorDifference)")
+        #expect(borderDifference > 1e-3, "border max|Δy|/max|y| = \(borderDifference)")
     }
 
     /// Without an activation between two unpadded layers, absorbing the whole β is exact.
@@ -139,7 +182,9 @@ import Testing
         let relative = SyntheticModels.relativeMaximumDifference(try SyntheticModels.outputs(of: graph, on: inputs),
                                                                  try SyntheticModels.outputs(of: equalized, on: inputs))
         #expect(relative <= 1e-5, "max|Δy|/max|y| = \(relative)")
-        #expect(try #require(report.medianSpread).after < 1.5)
+        for spread in report.spreads where ["c1", "l1"].contains(spread.layer) {
+            #expect(spread.after * 3 < spread.before, "\(spread.layer): \(spread.before) → \(spread.after)")
+        }
     }
 
     /// A sigmoid, a branching add, a ReLU6 kept as is and a grouped conv stop equalization with
@@ -151,8 +196,9 @@ import Testing
         var value = factory.conv("c2", factory.activation("s", .sigmoid, first), inputs: 8, outputs: 8, kernel: 1)
         let branch = factory.conv("c3", value, inputs: 8, outputs: 8, kernel: 1)
         value = factory.builder.add("sum", .add, inputs: [value, branch])
-        value = factory.conv("c4", factory.activation("r6", .relu6, value), inputs: 8, outputs: 8, kernel: 1)
-        value = factory.conv("c5", factory.activation("r", .relu, value), inputs: 8, outputs: 8, kernel: 1, groups: 2)
+        value = factory.conv("c4", value, inputs: 8, outputs: 8, kernel: 1)
+        value = factory.conv("c5", factory.activation("r6", .relu6, value), inputs: 8, outputs: 8, kernel: 1)
+        value = factory.conv("c6", factory.activation("r", .relu, value), inputs: 8, outputs: 8, kernel: 1, groups: 2)
         let graph = try factory.builder.finish(outputs: [value])
         let options = CrossLayerEqualization.Options(replacesReLU6: false)
         let (equalized, report) = try CrossLayerEqualization.equalize(graph, options: options)
@@ -163,7 +209,7 @@ import Testing
         #expect(reasons.contains { $0.hasPrefix("after c2: its output branches to 2 readers") })
         #expect(reasons.contains { $0.hasPrefix("after c3: its output goes to add sum") })
         #expect(reasons.contains { $0.contains("ReLU6 r6 clips at 6") })
-        #expect(reasons.contains { $0.contains("c5 is a grouped convolution (2 groups)") })
+        #expect(reasons.contains { $0.contains("c6 is a grouped convolution (2 groups)") })
         #expect(report.lines.contains("cross-layer equalization: no layer pair or triplet to scale; weights unchanged"))
     }
 

@@ -41,14 +41,19 @@ public enum CrossLayerEqualization {
         /// Absorb `max(0, β − k·|γ|)` with this `k` (the paper's 3: ~0.1 % of a Gaussian
         /// pre-activation lies below).
         public var absorptionSigmas: Double
+        /// Also absorb into layers that zero-pad their input (AIMET does; the result is then
+        /// approximate near the borders, see `HighBiasAbsorption`). When false such pairs are
+        /// skipped with a reason.
+        public var absorbsIntoPaddedLayers: Bool
 
         public init(maximumIterations: Int = 100, tolerance: Double = 1e-6, replacesReLU6: Bool = true,
-                    absorbsHighBias: Bool = true, absorptionSigmas: Double = 3) {
+                    absorbsHighBias: Bool = true, absorptionSigmas: Double = 3, absorbsIntoPaddedLayers: Bool = true) {
             self.maximumIterations = maximumIterations
             self.tolerance = tolerance
             self.replacesReLU6 = replacesReLU6
             self.absorbsHighBias = absorbsHighBias
             self.absorptionSigmas = absorptionSigmas
+            self.absorbsIntoPaddedLayers = absorbsIntoPaddedLayers
         }
     }
 
@@ -119,7 +124,8 @@ public enum CrossLayerEqualization {
         if options.absorbsHighBias {
             (absorptions, absorptionSkipped) = HighBiasAbsorption.absorb(
                 sets: sets, graph: working, layers: &layers, outputDivisors: outputDivisors,
-                foldedBatchNorms: foldedBatchNorms, sigmas: options.absorptionSigmas)
+                foldedBatchNorms: foldedBatchNorms, sigmas: options.absorptionSigmas,
+                intoPaddedLayers: options.absorbsIntoPaddedLayers)
         }
 
         for (index, layer) in layers {

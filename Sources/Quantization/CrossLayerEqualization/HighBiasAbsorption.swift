@@ -18,11 +18,13 @@ import ModelGraph
 /// 3×3 depthwise convolutions of MobileNetV2), padded pixels stand for an activation of 0 both
 /// before and after, but the new bias adds `W₂·c` for every tap, including the taps that fall
 /// on padding. Outputs near the border therefore shift by `W₂[tap]·c` summed over their
-/// padded taps; the interior is exact (for inputs above `c`).
+/// padded taps; the interior is exact (for inputs above `c`). On small feature maps the
+/// border is a large share of the pixels; `absorbsIntoPaddedLayers: false` keeps only the
+/// exact absorptions.
 enum HighBiasAbsorption {
     static func absorb(sets: [EqualizationSet], graph: Graph, layers: inout [Int: WeightedLayer],
                        outputDivisors: [Int: [Double]], foldedBatchNorms: [FoldedBatchNorm],
-                       sigmas: Double) -> ([CrossLayerEqualizationReport.Absorption], [CrossLayerEqualizationReport.Skipped]) {
+                       sigmas: Double, intoPaddedLayers: Bool) -> ([CrossLayerEqualizationReport.Absorption], [CrossLayerEqualizationReport.Skipped]) {
         var statistics: [String: FoldedBatchNorm] = [:]
         for fold in foldedBatchNorms where fold.direction == .intoPreceding { statistics[fold.layer] = fold }
         var absorptions: [CrossLayerEqualizationReport.Absorption] = []
@@ -37,6 +39,10 @@ enum HighBiasAbsorption {
                 }
                 guard fold.gamma.count == layers[first]!.outputChannels else {
                     skipped.append(.init(layers: names, reason: "the batch norm folded into \(names[0]) has \(fold.gamma.count) channels, the layer \(layers[first]!.outputChannels)"))
+                    continue
+                }
+                if !intoPaddedLayers && layers[second]!.padsInput {
+                    skipped.append(.init(layers: names, reason: "\(names[1]) zero-pads its input, where absorption is approximate (padded layers excluded)"))
                     continue
                 }
                 let throughReLU = set.activations[position] != nil
