@@ -13,7 +13,8 @@ public struct CrossLayerEqualizationReport: Sendable, Equatable, Codable {
         }
     }
 
-    /// Layers left alone, and why.
+    /// Layers left alone, and why: one layer when nothing could follow it in a set, two when
+    /// a pair was found but cannot be scaled.
     public struct Skipped: Sendable, Equatable, Codable {
         public var layers: [String]
         public var reason: String
@@ -125,7 +126,11 @@ public struct CrossLayerEqualizationReport: Sendable, Equatable, Codable {
                 lines.append("  scaled \(chain)")
             }
         }
-        for skip in skipped { lines.append("  skipped \(skip.layers.joined(separator: " → ")): \(skip.reason)") }
+        for skip in skipped {
+            lines.append(skip.layers.count == 1
+                ? "  nothing scaled after \(skip.layers[0]): \(skip.reason)"
+                : "  skipped \(skip.layers.joined(separator: " → ")): \(skip.reason)")
+        }
         if highBiasAbsorptionRequested {
             let count = absorptions.reduce(0) { $0 + $1.channels }
             lines.append("high-bias absorption: moved bias of \(count) channel(s) across \(absorptions.count) layer pair(s)")

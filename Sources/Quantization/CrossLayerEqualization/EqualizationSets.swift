@@ -92,7 +92,7 @@ struct EqualizationSetFinder {
         for index in graph.nodes.indices where graph.nodes[index].op.isConvolutionOrLinear {
             switch link(from: index) {
             case let .next(target, activation): next[index] = (target, activation)
-            case let .blocked(reason): skipped.append(([graph.nodes[index].name], "after \(graph.nodes[index].name): \(reason)"))
+            case let .blocked(reason): skipped.append(([graph.nodes[index].name], reason))
             case .end: break
             }
         }
