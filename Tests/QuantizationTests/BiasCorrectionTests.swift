@@ -126,6 +126,15 @@ import Testing
         }
     }
 
+    @Test func unknownLayerNameIsAnError() throws {
+        let (model, folded, weights, _) = try Self.setting()
+        #expect(throws: QuantizationPipelineError.invalidTechniqueInput(technique: "bias correction", node: "nonexistent",
+                                                                       reason: "is not in the graph")) {
+            try BiasCorrection.correct(folded, weightEncodings: weights, layers: ["classifier", "nonexistent"],
+                                       runner: BiasCorrection.runner(inputs: model.calibration))
+        }
+    }
+
     @Test func reportRoundTripsThroughJSON() throws {
         let (model, folded, weights, activations) = try Self.setting()
         let (_, report) = try BiasCorrection.correct(folded, weightEncodings: weights, activationEncodings: activations,

@@ -188,6 +188,39 @@ import Testing
         }
     }
 
+    /// Pairs with a depthwise convolution on either side (no triplet possible) keep the
+    /// function exactly: the depthwise weight `[channels, kh, kw, 1]` is indexed per channel.
+    @Test(arguments: [true, false])
+    func depthwisePairsStayExact(depthwiseFirst: Bool) throws {
+        var factory = SyntheticModels.LayerFactory(seed: depthwiseFirst ? 61 : 62)
+        let input = factory.builder.input("image")
+        var value = factory.activation("a0", .relu, factory.conv("c0", input, inputs: 3, outputs: 8, kernel: 1))
+        value = factory.builder.add("pool", .pool2d(Pool2DAttributes(kind: .max, window: Window2D(height: 2, width: 2, strideHeight: 2, strideWidth: 2))),
+                                    inputs: [value])
+        if depthwiseFirst {
+            value = factory.activation("a1", .relu, factory.conv("dw", value, inputs: 8, outputs: 8, kernel: 3, groups: 8, bias: true))
+            value = factory.conv("pw", value, inputs: 8, outputs: 6, kernel: 1)
+        } else {
+            value = factory.activation("a1", .relu, factory.conv("pw", value, inputs: 8, outputs: 8, kernel: 3, bias: true))
+            value = factory.conv("dw", value, inputs: 8, outputs: 8, kernel: 3, stride: 2, groups: 8)
+        }
+        var graph = try factory.builder.finish(outputs: [value])
+        // Uneven output channels in the first layer of the pair.
+        let first = graph.nodes.firstIndex { $0.name == (depthwiseFirst ? "dw" : "pw") }!
+        var weight = graph.nodes[first].parameters["weight"]!
+        let rowLength = weight.count / weight.shape[0]
+        for index in weight.scalars.indices { weight.scalars[index] *= Float(1 + 30 * ((index / rowLength) % 3)) }
+        graph.nodes[first].parameters["weight"] = weight
+        let (equalized, report) = try CrossLayerEqualization.equalize(graph)
+        #expect(report.sets.map(\.layers) == [depthwiseFirst ? ["dw", "pw"] : ["pw", "dw"]])
+        let inputs = SyntheticModels.images(batches: 2, batch: 2, size: 12, seed: 63)
+        let relative = SyntheticModels.relativeMaximumDifference(try SyntheticModels.outputs(of: graph, on: inputs),
+                                                                 try SyntheticModels.outputs(of: equalized, on: inputs))
+        #expect(relative <= 1e-5, "max|Δy|/max|y| = \(relative)")
+        let spread = try #require(report.spreads.first { $0.layer == (depthwiseFirst ? "dw" : "pw") })
+        #expect(spread.after < spread.before)
+    }
+
     /// A sigmoid, a branching add, a ReLU6 kept as is and a grouped conv stop equalization with
     /// a reason; nothing changes.
     @Test func unsupportedNeighboursAreSkippedWithReasons() throws {

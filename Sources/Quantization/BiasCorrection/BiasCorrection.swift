@@ -90,10 +90,14 @@ public enum BiasCorrection {
     }
 
     /// Corrects the biases of the layers of `graph` whose weights (by `parameterSources["weight"]`)
-    /// have an encoding in `weightEncodings`; `layers`, when given, narrows them to those names.
+    /// have an encoding in `weightEncodings`; `layers`, when given, narrows them to those names
+    /// (every name must be a node of the graph).
     public static func correct(_ graph: Graph, weightEncodings: [String: Encoding],
                                activationEncodings: [String: Encoding] = [:], layers: Set<String>? = nil,
                                runner: Runner) throws -> (Graph, BiasCorrectionReport) {
+        if let layers, let unknown = layers.subtracting(graph.nodes.map(\.name)).sorted().first {
+            throw QuantizationPipelineError.invalidTechniqueInput(technique: technique, node: unknown, reason: "is not in the graph")
+        }
         var skipped: [BiasCorrectionReport.Skipped] = []
         var targets: [Int] = []
         for (index, node) in graph.nodes.enumerated() where node.op.isConvolutionOrLinear {
