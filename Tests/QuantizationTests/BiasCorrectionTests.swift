@@ -70,6 +70,36 @@ import Testing
         }
     }
 
+    /// The three techniques in AIMET's order on the MobileNetV2-like model, W8A8 per-tensor:
+    /// folding alone loses most of the signal; equalization, absorption (into unpadded layers)
+    /// and bias correction recover it. SQNR of the logits against the fp32 ReLU model.
+    @Test func techniquesComposeUnderPerTensorW8A8() throws {
+        let model = try SyntheticModels.mobileNetLike()
+        let (folded, folds) = try BatchNormFolding.fold(model.graph)
+        let relu = CrossLayerEqualization.replacingReLU6(in: folded).0
+        let reference = try SyntheticModels.outputs(of: relu, on: model.evaluation)
+        let scheme = try QuantScheme(bits: 8, symmetry: .symmetric, granularity: .perTensor)
+        func sqnr(_ graph: Graph, correctingBias: Bool) throws -> Double {
+            let weights = try SyntheticModels.weightEncodings(graph, scheme: scheme)
+            let activations = try SyntheticModels.activationEncodings(graph, nodes: Self.activationNodes(graph), inputs: model.calibration)
+            var candidate = graph
+            if correctingBias {
+                candidate = try BiasCorrection.correct(graph, weightEncodings: weights, activationEncodings: activations,
+                                                       runner: BiasCorrection.runner(inputs: model.calibration)).0
+            }
+            let output = try Self.quantizedOutputs(candidate, weights: weights, activations: activations, inputs: model.evaluation)
+            return try QuantizationMetrics.sqnr(reference: reference, approximation: output)
+        }
+        let options = CrossLayerEqualization.Options(absorbsIntoPaddedLayers: false)
+        let equalized = try CrossLayerEqualization.equalize(folded, foldedBatchNorms: folds.folded, options: options).0
+        let foldOnly = try sqnr(relu, correctingBias: false)
+        let withEqualization = try sqnr(equalized, correctingBias: false)
+        let all = try sqnr(equalized, correctingBias: true)
+        print("W8A8 per-tensor logits SQNR: fold \(foldOnly) dB, + CLE/HBA \(withEqualization) dB, + bias correction \(all) dB")
+        #expect(withEqualization > foldOnly + 6)
+        #expect(all > withEqualization + 3)
+    }
+
     /// The corrected biases do not depend on the thread count of the runner.
     @Test func correctionIsDeterministicAcrossThreadCounts() throws {
         let (model, folded, weights, activations) = try Self.setting()
