@@ -72,6 +72,16 @@ public struct BiasCorrectionReport: Sendable, Equatable, Codable {
 /// the same `weightEncodings` gives the corrected quantized model (weight encodings do not
 /// depend on biases). Activation encodings calibrated before the correction stay usable but
 /// may be recalibrated.
+///
+/// The data come through a `Runner`, so any graph works. A CNN: `runner(inputs:)` over image
+/// tensors. MiniLM: one tokenised sentence per input,
+/// ```swift
+/// let inputs = prompts.map { SentenceEmbedder.graphInputs(
+///     for: [embedder.tokenizer.encode($0, maxLength: embedder.maximumLength)], paddingID: embedder.tokenizer.paddingID) }
+/// let (corrected, report) = try BiasCorrection.correct(graph, weightEncodings: weights, runner: BiasCorrection.runner(inputs: inputs))
+/// ```
+/// (one sentence per run keeps padding out of the means). Cost: one float pass, then one
+/// pass per corrected layer over the graph up to that layer.
 public enum BiasCorrection {
     static let technique = "bias correction"
 
