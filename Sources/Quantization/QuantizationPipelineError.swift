@@ -10,6 +10,9 @@ public enum QuantizationPipelineError: Error, Equatable, Sendable, CustomStringC
     case nonFiniteWeight(tensor: String)
     /// A planned weight is not in the model.
     case missingWeight(tensor: String)
+    /// A graph technique (batch-norm folding, cross-layer equalization, bias correction)
+    /// cannot work on a node: a malformed weight, a missing parameter, no calibration data.
+    case invalidTechniqueInput(technique: String, node: String, reason: String)
 
     public var description: String {
         switch self {
@@ -23,6 +26,8 @@ public enum QuantizationPipelineError: Error, Equatable, Sendable, CustomStringC
             return "weight '\(tensor)' contains NaN or infinity"
         case let .missingWeight(tensor):
             return "planned weight '\(tensor)' is not in the model"
+        case let .invalidTechniqueInput(technique, node, reason):
+            return "\(technique): node '\(node)' \(reason)"
         }
     }
 }
