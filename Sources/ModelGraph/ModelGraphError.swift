@@ -16,6 +16,8 @@ public enum ModelGraphError: Error, Equatable, Sendable, CustomStringConvertible
     case nonFiniteWeight(path: String, tensor: String)
     /// The graph is malformed (a value used before it is produced, a duplicate name, ...).
     case invalidGraph(node: String, reason: String)
+    /// The architecture name is not one of the built-in architectures.
+    case unknownArchitecture(name: String, supported: [String])
 
     public var description: String {
         switch self {
@@ -35,6 +37,8 @@ public enum ModelGraphError: Error, Equatable, Sendable, CustomStringConvertible
             return "\(path): weight '\(tensor)' contains NaN or infinity"
         case let .invalidGraph(node, reason):
             return "graph node '\(node)': \(reason)"
+        case let .unknownArchitecture(name, supported):
+            return "unknown architecture '\(name)' (supported: \(supported.joined(separator: ", ")))"
         }
     }
 }
