@@ -5,7 +5,9 @@ import QuantCore
 /// and values), so the layer sequence, strides and paddings come from here.
 ///
 /// Every graph reads one input called ``inputName`` of shape `[batch, 224, 224, 3]`: NHWC,
-/// RGB, already normalised by ``preprocessing`` — and returns logits `[batch, classes]`.
+/// RGB, already normalised (MobileNetV2: ImageNet mean and standard deviation on [0, 1]
+/// pixels; EfficientNet-Lite0: `(x − 127) / 128` on 0...255) — and returns logits
+/// `[batch, classes]`.
 /// Node names are the checkpoint prefixes (`features.1.conv.0.0`, `_blocks.3._depthwise_conv`),
 /// so reports and encodings name layers as PyTorch and AIMET do.
 public enum BuiltInArchitecture: String, CaseIterable, Sendable {
@@ -35,20 +37,6 @@ public enum BuiltInArchitecture: String, CaseIterable, Sendable {
     /// Input height and width in pixels.
     public var imageSize: Int { 224 }
 
-    /// How an RGB image becomes the graph's input.
-    public var preprocessing: ImagePreprocessing {
-        switch self {
-        case .mobileNetV2:
-            return ImagePreprocessing(resizeShorterSide: 256, cropSize: 224,
-                                      mean: [0.485, 0.456, 0.406], standardDeviation: [0.229, 0.224, 0.225])
-        case .efficientNetLite0:
-            // (255·x − 127) / 128 on pixels x in [0, 1].
-            return ImagePreprocessing(resizeShorterSide: 256, cropSize: 224,
-                                      mean: [Float](repeating: 127 / 255, count: 3),
-                                      standardDeviation: [Float](repeating: 128 / 255, count: 3))
-        }
-    }
-
     /// The layer sequence of this architecture.
     var layers: ArchitectureDescription {
         switch self {
@@ -76,22 +64,5 @@ public enum BuiltInArchitecture: String, CaseIterable, Sendable {
     /// Opens the checkpoint at `path` (`.pth` legacy or zip, `.safetensors`) and builds the graph.
     public func loadGraph(path: String) throws -> Graph {
         try buildGraph(store: WeightStores.open(path))
-    }
-}
-
-/// Turns an RGB image into a CNN's input: resize so the shorter side has `resizeShorterSide`
-/// pixels, crop the central `cropSize` × `cropSize` square, scale pixels to [0, 1], then
-/// `(x − mean[c]) / standardDeviation[c]` per channel (R, G, B).
-public struct ImagePreprocessing: Sendable, Equatable {
-    public var resizeShorterSide: Int
-    public var cropSize: Int
-    public var mean: [Float]
-    public var standardDeviation: [Float]
-
-    public init(resizeShorterSide: Int, cropSize: Int, mean: [Float], standardDeviation: [Float]) {
-        self.resizeShorterSide = resizeShorterSide
-        self.cropSize = cropSize
-        self.mean = mean
-        self.standardDeviation = standardDeviation
     }
 }
