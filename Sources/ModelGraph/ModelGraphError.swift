@@ -19,6 +19,8 @@ public enum ModelGraphError: Error, Equatable, Sendable, CustomStringConvertible
     /// A model file uses a layer type, or a layer option, that the front end does not
     /// support (e.g. a Keras `LSTM`, or `data_format: channels_first`).
     case unsupportedLayer(path: String, layer: String, reason: String)
+    /// The architecture name is not one of the built-in architectures.
+    case unknownArchitecture(name: String, supported: [String])
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum ModelGraphError: Error, Equatable, Sendable, CustomStringConvertible
             return "graph node '\(node)': \(reason)"
         case let .unsupportedLayer(path, layer, reason):
             return "\(path): layer '\(layer)': \(reason)"
+        case let .unknownArchitecture(name, supported):
+            return "unknown architecture '\(name)' (supported: \(supported.joined(separator: ", ")))"
         }
     }
 }

@@ -135,6 +135,8 @@ public enum ConvolutionKernel {
     }
 
     /// Depthwise convolution: each output channel `o` reads input channel `o / multiplier`.
+    /// Per output pixel the taps inside the image are listed once; then each block of eight
+    /// channels accumulates bias + Σ taps in registers, taps in (row, column) order.
     static func depthwise(_ input: UnsafePointer<Float>, shape: ConvolutionShape, weights: UnsafePointer<Float>,
                           multiplier: Int, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int) {
         let window = shape.window, placement = shape.placement
@@ -142,28 +144,68 @@ public enum ConvolutionKernel {
         let boxes = UncheckedSendable((input, weights, bias, output))
         Parallel.forEachChunk(count: shape.batch * placement.outputHeight, chunkSize: rowsPerTask, threads: threads) { rows in
             let (input, weights, bias, output) = boxes.value
-            for row in rows {
-                let image = row / placement.outputHeight, outputY = row % placement.outputHeight
-                for outputX in 0..<placement.outputWidth {
-                    let result = output + (row * placement.outputWidth + outputX) * channels
-                    if let bias { result.update(from: bias, count: channels) } else { result.update(repeating: 0, count: channels) }
-                    for kernelY in 0..<window.height {
-                        let inputY = outputY * window.strideHeight - placement.padTop + kernelY * window.dilationHeight
-                        guard inputY >= 0, inputY < shape.inputHeight else { continue }
-                        for kernelX in 0..<window.width {
-                            let inputX = outputX * window.strideWidth - placement.padLeft + kernelX * window.dilationWidth
-                            guard inputX >= 0, inputX < shape.inputWidth else { continue }
-                            let source = input + ((image * shape.inputHeight + inputY) * shape.inputWidth + inputX) * shape.inputChannels
-                            let tapWeights = weights + (kernelY * window.width + kernelX) * channels
-                            if multiplier == 1 {
-                                for channel in 0..<channels { result[channel] += source[channel] * tapWeights[channel] }
-                            } else {
-                                for channel in 0..<channels { result[channel] += source[channel / multiplier] * tapWeights[channel] }
+            // Input pixel offsets and weight offsets of the taps that land inside the image.
+            let windowTaps = window.height * window.width
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * windowTaps) { offsets in
+                let sources = offsets.baseAddress!, tapWeights = sources + windowTaps
+                for row in rows {
+                    let image = row / placement.outputHeight, outputY = row % placement.outputHeight
+                    for outputX in 0..<placement.outputWidth {
+                        var taps = 0
+                        for kernelY in 0..<window.height {
+                            let inputY = outputY * window.strideHeight - placement.padTop + kernelY * window.dilationHeight
+                            guard inputY >= 0, inputY < shape.inputHeight else { continue }
+                            for kernelX in 0..<window.width {
+                                let inputX = outputX * window.strideWidth - placement.padLeft + kernelX * window.dilationWidth
+                                guard inputX >= 0, inputX < shape.inputWidth else { continue }
+                                sources[taps] = ((image * shape.inputHeight + inputY) * shape.inputWidth + inputX) * shape.inputChannels
+                                tapWeights[taps] = (kernelY * window.width + kernelX) * channels
+                                taps += 1
+                            }
+                        }
+                        let result = output + (row * placement.outputWidth + outputX) * channels
+                        if multiplier == 1 {
+                            accumulateDepthwise(input, sources: sources, weights: weights, tapWeights: tapWeights, taps: taps,
+                                                bias: bias, channels: channels, result: result)
+                        } else {
+                            for channel in 0..<channels {
+                                var sum = bias?[channel] ?? 0
+                                for tap in 0..<taps {
+                                    sum += input[sources[tap] + channel / multiplier] * weights[tapWeights[tap] + channel]
+                                }
+                                result[channel] = sum
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// One output pixel of a depthwise convolution with one output per input channel:
+    /// `result[c] = bias[c] + Σ_tap input[sources[tap] + c] · weights[tapWeights[tap] + c]`.
+    @inline(__always)
+    private static func accumulateDepthwise(_ input: UnsafePointer<Float>, sources: UnsafePointer<Int>,
+                                            weights: UnsafePointer<Float>, tapWeights: UnsafePointer<Int>, taps: Int,
+                                            bias: UnsafePointer<Float>?, channels: Int, result: UnsafeMutablePointer<Float>) {
+        let rawInput = UnsafeRawPointer(input), rawWeights = UnsafeRawPointer(weights)
+        let stride = MemoryLayout<Float>.stride
+        var channel = 0
+        while channel + 8 <= channels {
+            var sum = bias.map { UnsafeRawPointer($0 + channel).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
+            for tap in 0..<taps {
+                let value = rawInput.loadUnaligned(fromByteOffset: (sources[tap] + channel) * stride, as: SIMD8<Float>.self)
+                let weight = rawWeights.loadUnaligned(fromByteOffset: (tapWeights[tap] + channel) * stride, as: SIMD8<Float>.self)
+                sum = sum + value * weight
+            }
+            UnsafeMutableRawPointer(result + channel).storeBytes(of: sum, as: SIMD8<Float>.self)
+            channel += 8
+        }
+        while channel < channels {
+            var sum = bias?[channel] ?? 0
+            for tap in 0..<taps { sum = sum + input[sources[tap] + channel] * weights[tapWeights[tap] + channel] }
+            result[channel] = sum
+            channel += 1
         }
     }
 

@@ -71,9 +71,24 @@ public enum SpatialKernels {
                 let parameters = UncheckedSendable((scale.baseAddress!, shift.baseAddress!))
                 Parallel.forEachChunk(count: rows, chunkSize: 256, threads: threads) { range in
                     let (scale, shift) = parameters.value
+                    let rawScale = UnsafeRawPointer(scale), rawShift = UnsafeRawPointer(shift)
+                    let stride = MemoryLayout<Float>.stride
                     for row in range {
                         let values = box.value + row * channels
-                        for channel in 0..<channels { values[channel] = values[channel] * scale[channel] + shift[channel] }
+                        let rawValues = UnsafeMutableRawPointer(values)
+                        var channel = 0
+                        while channel + 8 <= channels {
+                            let offset = channel * stride
+                            let value = rawValues.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                            let result = value * rawScale.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                                + rawShift.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                            rawValues.storeBytes(of: result, toByteOffset: offset, as: SIMD8<Float>.self)
+                            channel += 8
+                        }
+                        while channel < channels {
+                            values[channel] = values[channel] * scale[channel] + shift[channel]
+                            channel += 1
+                        }
                     }
                 }
             }
