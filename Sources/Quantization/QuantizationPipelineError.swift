@@ -13,9 +13,13 @@ public enum QuantizationPipelineError: Error, Equatable, Sendable, CustomStringC
     /// A graph technique (batch-norm folding, cross-layer equalization, bias correction)
     /// cannot work on a node: a malformed weight, a missing parameter, no calibration data.
     case invalidTechniqueInput(technique: String, node: String, reason: String)
+    /// A model path cannot be loaded as asked (wrong kind of file, missing --arch, ...).
+    case invalidModel(path: String, reason: String)
 
     public var description: String {
         switch self {
+        case let .invalidModel(path, reason):
+            return "\(path): \(reason)"
         case let .emptyCalibrationSet(path):
             return "\(path): no calibration inputs (the file is empty)"
         case let .invalidCalibration(path, reason):

@@ -1,0 +1,111 @@
+import Foundation
+
+/// How closely a quantized image classifier follows its fp32 reference (no labels needed:
+/// agreement of the top classes and KL divergence of the softmax), how fast both run, and
+/// what the quantization did. JSON schema `aimet-swift.classification`, version 1.
+public struct ClassificationReport: Sendable, Equatable, Codable {
+    public static let schema = "aimet-swift.classification"
+    public static let schemaVersion = 1
+
+    /// One candidate's agreement with the reference.
+    public struct Agreement: Sendable, Equatable, Codable {
+        public var label: String
+        public var candidatePath: String
+        /// Share of inputs where the candidate's top class is the reference's.
+        public var top1: Double
+        /// Share of inputs where the reference's top class is in the candidate's top 5.
+        public var top5: Double
+        /// Mean KL(softmax(reference) ‖ softmax(candidate)).
+        public var meanKLDivergence: Double
+        /// Median milliseconds per image at batch 1, measured alternately with the reference.
+        public var latencyMilliseconds: Double?
+        public var notes: [String]
+
+        public init(label: String, candidatePath: String, top1: Double, top5: Double, meanKLDivergence: Double,
+                    latencyMilliseconds: Double?, notes: [String]) {
+            self.label = label
+            self.candidatePath = candidatePath
+            self.top1 = top1
+            self.top5 = top5
+            self.meanKLDivergence = meanKLDivergence
+            self.latencyMilliseconds = latencyMilliseconds
+            self.notes = notes
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case label
+            case candidatePath = "candidate"
+            case top1 = "top1_agreement"
+            case top5 = "top5_agreement"
+            case meanKLDivergence = "mean_kl_divergence"
+            case latencyMilliseconds = "latency_ms"
+            case notes
+        }
+    }
+
+    public var schema = ClassificationReport.schema
+    public var schemaVersion = ClassificationReport.schemaVersion
+    public var referencePath: String
+    /// Where the evaluation images came from and how many inputs they made.
+    public var inputs: String
+    public var inputCount: Int
+    public var referenceLatencyMilliseconds: Double?
+    public var candidates: [Agreement]
+
+    public init(referencePath: String, inputs: String, inputCount: Int, referenceLatencyMilliseconds: Double?, candidates: [Agreement]) {
+        self.referencePath = referencePath
+        self.inputs = inputs
+        self.inputCount = inputCount
+        self.referenceLatencyMilliseconds = referenceLatencyMilliseconds
+        self.candidates = candidates
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema
+        case schemaVersion = "schema_version"
+        case referencePath = "reference"
+        case inputs
+        case inputCount = "input_count"
+        case referenceLatencyMilliseconds = "reference_latency_ms"
+        case candidates
+    }
+
+    /// Deterministic JSON (sorted keys).
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return try encoder.encode(self)
+    }
+
+    /// Reads a report, checking its schema.
+    public static func decode(_ data: Data, path: String) throws -> ClassificationReport {
+        let report: ClassificationReport
+        do {
+            report = try JSONDecoder().decode(ClassificationReport.self, from: data)
+        } catch {
+            throw ReportingError.invalidReport(path: path, reason: "\(error)")
+        }
+        guard report.schema == schema, report.schemaVersion == schemaVersion else {
+            throw ReportingError.invalidReport(path: path, reason: "schema \(report.schema) v\(report.schemaVersion), expected \(schema) v\(schemaVersion)")
+        }
+        return report
+    }
+
+    /// The report as Markdown: one row per candidate, then each candidate's notes.
+    public var markdown: String {
+        func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
+        func milliseconds(_ value: Double?) -> String { value.map { String(format: "%.1f ms", $0) } ?? "—" }
+        var lines = ["# Classification agreement", "",
+                     "Reference `\(referencePath)`, \(inputCount) inputs (\(inputs)); reference latency \(milliseconds(referenceLatencyMilliseconds)) at batch 1.", "",
+                     "| candidate | top-1 agreement | top-5 agreement | mean KL | latency (batch 1) |",
+                     "|---|---|---|---|---|"]
+        for candidate in candidates {
+            lines.append("| \(candidate.label) | \(percent(candidate.top1)) | \(percent(candidate.top5)) | "
+                         + String(format: "%.4f", candidate.meanKLDivergence) + " | \(milliseconds(candidate.latencyMilliseconds)) |")
+        }
+        for candidate in candidates where !candidate.notes.isEmpty {
+            lines += ["", "## \(candidate.label)", ""] + candidate.notes.map { "- \($0)" }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
