@@ -57,3 +57,50 @@ import Testing
         #expect(report.candidates[1].meanKLDivergence < report.candidates[0].meanKLDivergence * 0.75)
     }
 }
+
+/// The Keras fer model through calibrate → write → read → export → load → evaluate.
+@Suite struct KerasClassifierFlowTests {
+    static let ferPath = TestLocations.cached("fer/fer/data/emotion_model.hdf5")
+
+    @Test func ferRunsTheWholeFlowFromItsHDF5File() throws {
+        let classifier = try ImageClassifier.load(path: Self.ferPath, architecture: nil)
+        #expect(classifier.preprocessingName == "fer")
+        #expect(classifier.notes.contains { $0.hasPrefix("final softmax") })
+        let calibration = try ClassifierPipelineTests.inputs(.calibration, itemsPerPhoto: 4, classifier: classifier)
+        let evaluation = try ClassifierPipelineTests.inputs(.evaluation, itemsPerPhoto: 4, classifier: classifier)
+        var recipe = QuantizationRecipe(weights: try QuantScheme(bits: 8, symmetry: .symmetric, granularity: .perChannel(axis: 0)),
+                                        activations: .int8)
+        recipe.sixteenBitThreshold = nil
+        let calibrated = try ClassifierCalibration.calibrate(classifier, inputs: calibration, source: "split", recipe: recipe,
+                                                             techniques: .init(foldsBatchNorms: true), threads: 2)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fer-flow-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let calibrationFolder = root.appendingPathComponent("calibration").path
+        try calibrated.write(toFolder: calibrationFolder)
+        let reread = try #require(try ClassifierCalibration.read(fromFolder: calibrationFolder))
+        #expect(reread.graph == calibrated.graph && reread.result == calibrated.result)
+        let exported = root.appendingPathComponent("fer-w8a8").path
+        let summary = try ClassifierExport.export(reread, to: exported)
+        #expect(summary.quantizedTensors == calibrated.result.weightEncodings.count)
+        // The exported folder loads on its own and follows the fp32 model.
+        let candidate = try ImageClassifier.load(path: exported, architecture: nil)
+        #expect(!candidate.graph.nodes.contains { if case .batchNorm = $0.op { return true } else { return false } })
+        let report = try ClassifierEvaluation.evaluate(
+            reference: ClassifierEvaluation.Runner(classifier),
+            candidates: [("W8A8 per-channel", ClassifierEvaluation.Runner(candidate, activationEncodings: try ClassifierExport.activationEncodings(of: exported)), [])],
+            inputs: evaluation, inputDescription: "evaluation split")
+        #expect(report.candidates[0].top1 >= 0.85)
+        // Exports are deterministic.
+        let again = root.appendingPathComponent("again").path
+        try ClassifierExport.export(reread, to: again)
+        let first = try FileManager.default.contentsOfDirectory(atPath: exported).sorted()
+        #expect(first == (try FileManager.default.contentsOfDirectory(atPath: again).sorted()))
+        for name in first {
+            #expect(FileManager.default.contents(atPath: exported + "/" + name) == FileManager.default.contents(atPath: again + "/" + name), "\(name)")
+        }
+        // A state dict without --arch, and --arch on a folder, are named errors.
+        #expect(throws: QuantizationPipelineError.self) { _ = try ImageClassifier.load(path: ClassifierPipelineTests.mobileNetPath, architecture: nil) }
+        #expect(throws: QuantizationPipelineError.self) { _ = try ImageClassifier.load(path: exported, architecture: "mobilenet_v2") }
+        print(report.markdown)
+    }
+}
