@@ -47,6 +47,41 @@ public enum QuantizedLinearKernel {
         }
     }
 
+    /// The fused W8A8 layer on float `input` `[rows, weight.depth]`: every row is quantized
+    /// once in the kernel's prologue exactly as `quantizeActivations` does, then
+    /// `output[i, j] = s_a·s_w[j]·Σ_k (q[i, k] − zeroPoint)·W[j, k] + bias[j]` as in `applyW8A8`,
+    /// fake-quantized on `outputGrid` in the same pass when it is given. Bit-identical to
+    /// `quantizeActivations` + `applyW8A8` (+ `Quantizer.fakeQuantize` of the output).
+    public static func applyW8A8(floatInput input: UnsafePointer<Float>, rows: Int, activationScale: Float,
+                                 zeroPoint: Int32, weight: PackedInt8Matrix, bias: UnsafePointer<Float>?,
+                                 outputGrid: QuantizedOutputGrid?, output: UnsafeMutablePointer<Float>, threads: Int) {
+        let inputs = weight.depth, outputs = weight.columns
+        let inputBox = UncheckedSendable(input), outputBox = UncheckedSendable(output), biasBox = UncheckedSendable(bias)
+        var grid = aimet_w8a8_output_grid(scale: outputGrid?.scale ?? 1, low: outputGrid?.low ?? 0, high: outputGrid?.high ?? 0)
+        let useGrid = outputGrid != nil
+        withUnsafePointer(to: &grid) { grid in
+            let gridBox = UncheckedSendable(useGrid ? grid : nil)
+            weight.storage.withUnsafeBufferPointer { packed in
+                weight.columnSums.withUnsafeBufferPointer { sums in
+                    weight.scales.withUnsafeBufferPointer { scales in
+                        let packedBox = UncheckedSendable(packed.baseAddress), sumsBox = UncheckedSendable(sums.baseAddress)
+                        let scalesBox = UncheckedSendable(scales.baseAddress)
+                        split(rows: rows, columns: outputs, panels: weight.panels, threads: threads) { rowRange, panelRange in
+                            let column = panelRange.lowerBound * 16
+                            let columns = min(outputs, panelRange.upperBound * 16) - column
+                            aimet_w8a8_linear_f32(rowRange.count, columns, inputs, inputBox.value + rowRange.lowerBound * inputs,
+                                                  inputs, activationScale, zeroPoint,
+                                                  packedBox.value.map { $0 + panelRange.lowerBound * weight.panelStride },
+                                                  sumsBox.value.map { $0 + column }, scalesBox.value.map { $0 + column },
+                                                  biasBox.value.map { $0 + column }, gridBox.value,
+                                                  outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The exact int32 accumulators `Σ_k (input[i, k] − zeroPoint)·W[j, k]` of `applyW8A8`.
     public static func accumulateW8A8(input: UnsafePointer<UInt8>, rows: Int, zeroPoint: Int32, weight: PackedInt8Matrix,
                                       output: UnsafeMutablePointer<Int32>, threads: Int) {
