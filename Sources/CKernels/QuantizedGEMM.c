@@ -281,12 +281,15 @@ static inline void block_avx2(const int R, size_t groups, const row_bytes *bytes
     const __m256 grid_scale = _mm256_set1_ps(grid ? grid->scale : 1.0f);
     const __m256 grid_low = _mm256_set1_ps(grid ? grid->low : 0.0f), grid_high = _mm256_set1_ps(grid ? grid->high : 0.0f);
     const __m256 magic = _mm256_set1_ps(rounding_magic);
+    const int full = columns == PANEL;
     for (int r = 0; r < R; r++) {
         union { int32_t integers[PANEL]; float floats[PANEL]; } staging;
+        size_t at = (row + (size_t)r) * e->ldc + column;
         for (int half = 0; half < 2; half++) {
             __m256i total = _mm256_add_epi32(acc[r][half], correction[half]);
             if (e->c_int) {
-                _mm256_storeu_si256((__m256i *)(staging.integers + 8 * half), total);
+                _mm256_storeu_si256(full ? (__m256i *)(e->c_int + at + 8 * half) : (__m256i *)(staging.integers + 8 * half),
+                                    total);
                 continue;
             }
             __m256 value = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), scale[half], offset[half]);
@@ -296,9 +299,9 @@ static inline void block_avx2(const int R, size_t groups, const row_bytes *bytes
                 scaled = _mm256_min_ps(_mm256_max_ps(scaled, grid_low), grid_high);
                 value = _mm256_mul_ps(_mm256_sub_ps(_mm256_add_ps(scaled, magic), magic), grid_scale);
             }
-            _mm256_storeu_ps(staging.floats + 8 * half, value);
+            _mm256_storeu_ps(full ? e->c_float + at + 8 * half : staging.floats + 8 * half, value);
         }
-        size_t at = (row + (size_t)r) * e->ldc + column;
+        if (full) continue;
         if (e->c_int) memcpy(e->c_int + at, staging.integers, columns * 4);
         else memcpy(e->c_float + at, staging.floats, columns * 4);
     }

@@ -221,6 +221,40 @@ static void decode_panel_avx2(int bits, const uint8_t *panel, size_t start, size
     }
 }
 
+// Σ a·w over `count` depths for one interleaved 6-row slab (x[index·6 + r]) and 16 decoded
+// columns, every accumulator in a named register (the fp32 GEMM's micro-kernel shape).
+__attribute__((target("avx2,fma")))
+static void slab_6x16(size_t count, const float *x, const float *w, __m256 acc[MAX_ROWS][2]) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#define AIMET_STEP(index)                                                                   \
+    {                                                                                       \
+        __m256 low = _mm256_loadu_ps(w + (index) * PANEL);                                  \
+        __m256 high = _mm256_loadu_ps(w + (index) * PANEL + 8);                             \
+        const float *slice = x + (index) * MAX_ROWS;                                        \
+        __m256 value = _mm256_broadcast_ss(slice);                                          \
+        c00 = _mm256_fmadd_ps(value, low, c00); c01 = _mm256_fmadd_ps(value, high, c01);    \
+        value = _mm256_broadcast_ss(slice + 1);                                             \
+        c10 = _mm256_fmadd_ps(value, low, c10); c11 = _mm256_fmadd_ps(value, high, c11);    \
+        value = _mm256_broadcast_ss(slice + 2);                                             \
+        c20 = _mm256_fmadd_ps(value, low, c20); c21 = _mm256_fmadd_ps(value, high, c21);    \
+        value = _mm256_broadcast_ss(slice + 3);                                             \
+        c30 = _mm256_fmadd_ps(value, low, c30); c31 = _mm256_fmadd_ps(value, high, c31);    \
+        value = _mm256_broadcast_ss(slice + 4);                                             \
+        c40 = _mm256_fmadd_ps(value, low, c40); c41 = _mm256_fmadd_ps(value, high, c41);    \
+        value = _mm256_broadcast_ss(slice + 5);                                             \
+        c50 = _mm256_fmadd_ps(value, low, c50); c51 = _mm256_fmadd_ps(value, high, c51);    \
+    }
+    size_t index = 0;
+    for (; index + 4 <= count; index += 4) {
+        AIMET_STEP(index) AIMET_STEP(index + 1) AIMET_STEP(index + 2) AIMET_STEP(index + 3)
+    }
+    for (; index < count; index++) AIMET_STEP(index)
+#undef AIMET_STEP
+    acc[0][0] = c00; acc[0][1] = c01; acc[1][0] = c10; acc[1][1] = c11; acc[2][0] = c20; acc[2][1] = c21;
+    acc[3][0] = c30; acc[3][1] = c31; acc[4][0] = c40; acc[4][1] = c41; acc[5][0] = c50; acc[5][1] = c51;
+}
+
 // R rows × 16 columns over blocks [first_block, end_block) of one decoded panel: per block,
 // acc = Σ a·w (fma, depth order), then acc −= zero·Σa (fnmadd) and c = fma(scale, acc, c),
 // the order of tile_portable.
@@ -230,18 +264,24 @@ static inline void rows_avx2(const tile_job *job, const int R, const float *deco
                              const float *x, size_t row_stride, size_t depth_stride) {
     float *c = job->c;
     float out[MAX_ROWS][PANEL]; // in memory: the accumulators take the registers
-    for (int row = 0; row < R; row++)
-        for (size_t column = 0; column < PANEL; column++)
-            out[row][column] = column >= job->columns ? 0.0f
-                               : job->first ? (job->bias ? job->bias[column] : 0.0f)
-                                            : c[row * job->ldc + column];
+    const int full = job->columns == PANEL;
+    for (int row = 0; row < R; row++) {
+        const float *source = job->first ? job->bias : c + row * job->ldc;
+        if (full && source) {
+            memcpy(out[row], source, sizeof(out[row]));
+        } else {
+            memset(out[row], 0, sizeof(out[row]));
+            if (source) memcpy(out[row], source, job->columns * sizeof(float));
+        }
+    }
     for (size_t b = job->first_block; b < job->end_block; b++) {
         size_t start = b * job->block_size, end = start + job->block_size < job->k ? start + job->block_size : job->k;
         __m256 acc[MAX_ROWS][2];
         for (int row = 0; row < R; row++) acc[row][0] = acc[row][1] = _mm256_setzero_ps();
         const float *w = decoded + (start - decoded_start) * PANEL;
         const float *a = x + (start - decoded_start) * depth_stride;
-        for (size_t index = 0; index < end - start; index++) {
+        if (R == MAX_ROWS && depth_stride == MAX_ROWS) slab_6x16(end - start, a, w, acc);
+        else for (size_t index = 0; index < end - start; index++) {
             __m256 w0 = _mm256_loadu_ps(w + index * PANEL), w1 = _mm256_loadu_ps(w + index * PANEL + 8);
             for (int row = 0; row < R; row++) {
                 __m256 x = _mm256_broadcast_ss(a + row * row_stride + index * depth_stride);
@@ -262,7 +302,10 @@ static inline void rows_avx2(const tile_job *job, const int R, const float *deco
             }
         }
     }
-    for (int row = 0; row < R; row++) memcpy(c + row * job->ldc, out[row], job->columns * sizeof(float));
+    for (int row = 0; row < R; row++) {
+        if (full) memcpy(c + row * job->ldc, out[row], sizeof(out[row]));
+        else memcpy(c + row * job->ldc, out[row], job->columns * sizeof(float));
+    }
 }
 
 #define AIMET_ROWS(R)                                                                                      \

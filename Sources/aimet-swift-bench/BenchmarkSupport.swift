@@ -18,7 +18,7 @@ struct BenchmarkOptions {
     var peersPython: String?
     var peersScript = "Tools/bench_peers.py"
     var reportFolder = "Reports"
-    var reportName = "bench"
+    var reportName = "bench-runtime"
     var shapes = BenchmarkShape.standard
 
     init(arguments: [String]) throws {
