@@ -140,6 +140,38 @@ static inline float float_output(int32_t sum, const epilogue *e, size_t column) 
     return e->grid ? grid_value(value, e->grid) : value;
 }
 
+// MARK: Fake quantization on a per-tensor grid
+
+void aimet_fake_quantize_f32_portable(float *values, size_t count, const aimet_w8a8_output_grid *grid) {
+    for (size_t index = 0; index < count; index++) values[index] = grid_value(values[index], grid);
+}
+
+#if AIMET_X86
+__attribute__((target("avx2,fma")))
+static void fake_quantize_avx2(float *values, size_t count, const aimet_w8a8_output_grid *grid) {
+    const __m256 scale = _mm256_set1_ps(grid->scale), low = _mm256_set1_ps(grid->low), high = _mm256_set1_ps(grid->high);
+    const __m256 magic = _mm256_set1_ps(rounding_magic);
+    size_t index = 0;
+    for (; index + 8 <= count; index += 8) {
+        __m256 scaled = _mm256_div_ps(_mm256_loadu_ps(values + index), scale);
+        scaled = _mm256_and_ps(scaled, _mm256_cmp_ps(scaled, scaled, _CMP_ORD_Q)); // NaN → 0
+        scaled = _mm256_min_ps(_mm256_max_ps(scaled, low), high);
+        _mm256_storeu_ps(values + index, _mm256_mul_ps(_mm256_sub_ps(_mm256_add_ps(scaled, magic), magic), scale));
+    }
+    for (; index < count; index++) values[index] = grid_value(values[index], grid);
+}
+#endif
+
+void aimet_fake_quantize_f32(float *values, size_t count, const aimet_w8a8_output_grid *grid) {
+#if AIMET_X86
+    if (aimet_kernels_have_avx2()) {
+        fake_quantize_avx2(values, count, grid);
+        return;
+    }
+#endif
+    aimet_fake_quantize_f32_portable(values, count, grid);
+}
+
 // MARK: Portable GEMM
 
 static int32_t dot_portable(size_t k, const uint8_t *a, int32_t zero_point, const int8_t *panel, size_t column) {

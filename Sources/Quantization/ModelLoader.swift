@@ -20,7 +20,7 @@ public enum ModelLoader {
             return GraphExecutor(graph: model.graph, threads: threads, quantizedLinears: kernels.linears)
         }
         return EmbeddingModel(path: folder, embedder: embedder,
-                              tap: tapEncodings.isEmpty ? nil : ActivationQuantizationTap(encodings: tapEncodings))
+                              tap: tapEncodings.isEmpty ? nil : ActivationQuantizationTap(encodings: tapEncodings, threads: threads))
     }
 
     /// What a report should say about a compressed model (its precision choices).

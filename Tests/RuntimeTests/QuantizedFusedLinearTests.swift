@@ -106,4 +106,31 @@ import Testing
             }
         }
     }
+
+    @Test(arguments: [(8, Symmetry.asymmetric, Int32(77), Float(0.0213)), (8, .symmetric, 0, 0.5),
+                      (16, .asymmetric, 1234, 0.000731), (16, .symmetric, 0, 0.00017), (4, .asymmetric, 3, 0.7)])
+    func fakeQuantizationMatchesQuantCoreBitForBit(bits: Int, symmetry: Symmetry, zeroPoint: Int32,
+                                                    scale: Float) throws {
+        let encoding = try Encoding(scheme: QuantScheme(bits: bits, symmetry: symmetry, granularity: .perTensor),
+                                    scaleShape: [], scales: [scale], zeroPoints: [zeroPoint])
+        var generator = SeededGenerator(seed: UInt64(bits) * 31 + UInt64(zeroPoint))
+        var values = generator.floats(70_001, scale: 3 * Float(1 << (bits - 1)) * scale)
+        let ties = (0..<40).map { Float($0 - 20) * scale * 0.5 } // exact halves of the grid
+        values.replaceSubrange(0..<ties.count, with: ties)
+        values.replaceSubrange(40..<47, with: [.nan, .infinity, -.infinity, 0, -0.0, 1e30, -1e30])
+        let expected = try Quantizer.fakeQuantize(Tensor(shape: [values.count], scalars: values), with: encoding).scalars
+        let range = encoding.scheme.quantizedRange
+        let grid = QuantizedOutputGrid(scale: scale, low: Float(range.lowerBound - zeroPoint), high: Float(range.upperBound - zeroPoint))
+        for threads in [1, 3] {
+            var fast = values
+            fast.withUnsafeMutableBufferPointer {
+                QuantizedLinearKernel.fakeQuantize($0.baseAddress!, count: $0.count, grid: grid, threads: threads)
+            }
+            #expect(Self.bits(fast) == Self.bits(expected), "threads \(threads)")
+        }
+        var portable = values
+        var cGrid = aimet_w8a8_output_grid(scale: grid.scale, low: grid.low, high: grid.high)
+        portable.withUnsafeMutableBufferPointer { aimet_fake_quantize_f32_portable($0.baseAddress!, $0.count, &cGrid) }
+        #expect(Self.bits(portable) == Self.bits(expected))
+    }
 }

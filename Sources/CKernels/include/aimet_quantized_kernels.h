@@ -54,6 +54,11 @@ typedef struct {
     float high;
 } aimet_w8a8_output_grid;
 
+/// In place: values[i] = the grid value of values[i] as above (QuantCore's fake quantization
+/// with a per-tensor encoding), bit for bit. `grid` must not be NULL.
+void aimet_fake_quantize_f32(float *values, size_t count, const aimet_w8a8_output_grid *grid);
+void aimet_fake_quantize_f32_portable(float *values, size_t count, const aimet_w8a8_output_grid *grid);
+
 /// The fused W8A8 linear layer on float activations x [m, k] (row stride ldx): each row is
 /// quantized once in the prologue exactly as `aimet_quantize_activations_u8` does with
 /// (input_scale, zero_point), then c[i, j] = fma((float)acc[i, j], input_scale·weight_scales[j],

@@ -20,6 +20,16 @@ public enum QuantizedLinearKernel {
         }
     }
 
+    /// In place: every value replaced by its value on `grid`, bit for bit what
+    /// `Quantizer.fakeQuantize` gives with the per-tensor encoding the grid came from.
+    public static func fakeQuantize(_ values: UnsafeMutablePointer<Float>, count: Int, grid: QuantizedOutputGrid, threads: Int) {
+        let valuesBox = UncheckedSendable(values)
+        Parallel.forEachChunk(count: count, chunkSize: quantizeChunk, threads: threads) { range in
+            var cGrid = aimet_w8a8_output_grid(scale: grid.scale, low: grid.low, high: grid.high)
+            aimet_fake_quantize_f32(valuesBox.value + range.lowerBound, range.count, &cGrid)
+        }
+    }
+
     /// `output[i, j] = s_a·s_w[j]·Σ_k (input[i, k] − zeroPoint)·W[j, k] + bias[j]`, with
     /// `input` `[rows, weight.depth]` quantized activations and `output` `[rows, weight.columns]`.
     public static func applyW8A8(input: UnsafePointer<UInt8>, rows: Int, activationScale: Float, zeroPoint: Int32,
