@@ -5,9 +5,13 @@
 // alike, so q − z is unchanged). 4-bit: 8 bytes per depth, two little-endian 32-bit words
 // (columns 0–7 and 8–15) with column j of a word in bits 4j…4j+3, each holding u = q + 8
 // (symmetric) or the unsigned q (asymmetric). Decoding a word is one broadcast, one AND with
-// the lane masks 0xF << 4j and one int→float convert, giving u·16^j exactly; lane 7 reads
-// its nibble as signed, so it is stored as u ^ 8 (= u − 8) and its zero point lowered by 8.
-// The 16^j factors are undone exactly (powers of two) once per block.
+// the lane masks 0xF << 4j and one arithmetic shift right by 4j; lane 7 reads its nibble as
+// signed, so it is stored as u ^ 8 (= u − 8) and its zero point lowered by 8.
+//
+// The AVX2 path decodes one panel over one chunk of depths (≤ 256) into integer-valued floats
+// once and then streams every row of the call through it, six rows at a time from an
+// interleaved copy of the activations (the fp32 GEMM's 6×16 micro-kernel), so the decoding
+// cost is shared by all rows instead of being paid again for each.
 //
 // Scales and zero points (as floats; 4-bit always has them, 8 for symmetric) are packed per
 // panel as [block][16]. Per-channel weights use internal blocks of 256 depths with the scale
