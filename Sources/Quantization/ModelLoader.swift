@@ -13,11 +13,14 @@ public enum ModelLoader {
         }
         let compressed = try CompressedModel(folder: folder)
         let encodings = try Exporter.activationEncodings(from: compressed.activationEncodings)
+        var tapEncodings = encodings
         let embedder = try SentenceEmbedder(modelFolder: folder) { model in
             let kernels = try IntegerKernelPlanner.plan(graph: model.graph, model: compressed, activationEncodings: encodings)
+            tapEncodings = IntegerKernelPlanner.tapEncodings(encodings, plan: kernels)
             return GraphExecutor(graph: model.graph, threads: threads, quantizedLinears: kernels.linears)
         }
-        return EmbeddingModel(path: folder, embedder: embedder, tap: encodings.isEmpty ? nil : ActivationQuantizationTap(encodings: encodings))
+        return EmbeddingModel(path: folder, embedder: embedder,
+                              tap: tapEncodings.isEmpty ? nil : ActivationQuantizationTap(encodings: tapEncodings, threads: threads))
     }
 
     /// What a report should say about a compressed model (its precision choices).

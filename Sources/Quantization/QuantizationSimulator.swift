@@ -10,14 +10,27 @@ public final class ActivationQuantizationTap: ActivationTap, @unchecked Sendable
     public let encodings: [String: Encoding]
     /// A tap to call after quantizing (statistics, profiling), if any.
     public let next: ActivationTap?
+    /// Threads of the vectorised per-tensor path (results do not depend on it).
+    public let threads: Int
+    /// Per-tensor encodings as grids for the vectorised kernel, by node name.
+    private let grids: [String: QuantizedOutputGrid]
 
-    public init(encodings: [String: Encoding], next: ActivationTap? = nil) {
+    public init(encodings: [String: Encoding], next: ActivationTap? = nil, threads: Int = ProcessInfoCores.active) {
         self.encodings = encodings
         self.next = next
+        self.threads = max(1, threads)
+        self.grids = encodings.compactMapValues { IntegerKernelPlanner.outputGrid($0) }
     }
 
     public func nodeDidRun(_ node: Node, output: inout Tensor) {
-        if let encoding = encodings[node.name] {
+        if let grid = grids[node.name] {
+            // Bit for bit `Quantizer.fakeQuantize` with a per-tensor encoding, vectorised.
+            let count = output.count, threads = threads
+            output.scalars.withUnsafeMutableBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                QuantizedLinearKernel.fakeQuantize(base, count: count, grid: grid, threads: threads)
+            }
+        } else if let encoding = encodings[node.name] {
             let shape = output.shape
             output.scalars.withUnsafeMutableBufferPointer { buffer in
                 // Encodings were validated when they were computed; a failure here would be a

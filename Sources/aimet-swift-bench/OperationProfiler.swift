@@ -2,17 +2,34 @@ import AimetSwift
 import Foundation
 
 /// An activation tap that attributes wall-clock time to op kinds (the time between one
-/// node finishing and the next finishing is charged to the next node's op).
+/// node finishing and the next finishing is charged to the next node's op). The time spent
+/// in the model's own tap (its activation quantizers), if any, is charged separately.
 final class OperationProfiler: ActivationTap {
+    private let inner: ActivationTap?
+    private let kernels: [String: QuantizedLinear]
     private var last = DispatchTime.now().uptimeNanoseconds
     private(set) var nanoseconds: [String: UInt64] = [:]
+
+    /// `kernels`: the integer linear layers of the executor, so that their time is charged
+    /// to their kernel (`linear w8a8`) rather than to fp32 linears.
+    init(inner: ActivationTap?, kernels: [String: QuantizedLinear] = [:]) {
+        self.inner = inner
+        self.kernels = kernels
+    }
 
     func reset() { last = DispatchTime.now().uptimeNanoseconds }
 
     func nodeDidRun(_ node: Node, output: inout Tensor) {
         let now = DispatchTime.now().uptimeNanoseconds
-        nanoseconds[node.op.kindName, default: 0] += now - last
-        last = now
+        let kind = kernels[node.name].map { "linear \($0.kernelName)" } ?? node.op.kindName
+        nanoseconds[kind, default: 0] += now - last
+        if let inner {
+            inner.nodeDidRun(node, output: &output)
+            last = DispatchTime.now().uptimeNanoseconds
+            nanoseconds["(activation quantizer tap)", default: 0] += last - now
+        } else {
+            last = now
+        }
     }
 
     /// One line per op kind, largest first, as percentages of the total.

@@ -45,6 +45,34 @@ void aimet_w8a8_gemm_f32_portable(size_t m, size_t n, size_t k, const uint8_t *a
                                   const int32_t *column_sums, const float *weight_scales, const float *bias,
                                   float *c, size_t ldc);
 
+/// The grid an output is fake-quantized on in the epilogue of `aimet_w8a8_linear_f32`:
+/// y = round_half_even(clamp(y / scale, low, high))·scale with NaN → 0, exactly as QuantCore's
+/// `Quantizer.fakeQuantize` does with low = qmin − zero_point and high = qmax − zero_point.
+typedef struct {
+    float scale;
+    float low;
+    float high;
+} aimet_w8a8_output_grid;
+
+/// In place: values[i] = the grid value of values[i] as above (QuantCore's fake quantization
+/// with a per-tensor encoding), bit for bit. `grid` must not be NULL.
+void aimet_fake_quantize_f32(float *values, size_t count, const aimet_w8a8_output_grid *grid);
+void aimet_fake_quantize_f32_portable(float *values, size_t count, const aimet_w8a8_output_grid *grid);
+
+/// The fused W8A8 linear layer on float activations x [m, k] (row stride ldx): each row is
+/// quantized once in the prologue exactly as `aimet_quantize_activations_u8` does with
+/// (input_scale, zero_point), then c[i, j] = fma((float)acc[i, j], input_scale·weight_scales[j],
+/// bias[j]) as in `aimet_w8a8_gemm_f32`, fake-quantized on `output_grid` when it is not NULL.
+/// The AVX2 and portable paths give bit-identical results.
+void aimet_w8a8_linear_f32(size_t m, size_t n, size_t k, const float *x, size_t ldx, float input_scale,
+                           int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                           const float *weight_scales, const float *bias, const aimet_w8a8_output_grid *output_grid,
+                           float *c, size_t ldc);
+void aimet_w8a8_linear_f32_portable(size_t m, size_t n, size_t k, const float *x, size_t ldx, float input_scale,
+                                    int32_t zero_point, const int8_t *packed, const int32_t *column_sums,
+                                    const float *weight_scales, const float *bias,
+                                    const aimet_w8a8_output_grid *output_grid, float *c, size_t ldc);
+
 // MARK: Weight-only int8 / int4 (float activations, dequantised in the inner loop)
 //
 // `block` is the number of depths sharing one scale (and zero point): 0 means per channel

@@ -17,16 +17,10 @@ enum QuantizedOperations {
                     case let .weightOnly(matrix):
                         QuantizedLinearKernel.applyWeightOnly(input: input.baseAddress!, rows: rows, weight: matrix, bias: bias,
                                                               output: output.baseAddress!, threads: threads)
-                    case let .integer(matrix, scale, zeroPoint):
-                        var activations = [UInt8](repeating: 0, count: input.count)
-                        activations.withUnsafeMutableBufferPointer { activations in
-                            QuantizedLinearKernel.quantizeActivations(input.baseAddress!, count: input.count, scale: scale,
-                                                                      zeroPoint: zeroPoint, output: activations.baseAddress!,
-                                                                      threads: threads)
-                            QuantizedLinearKernel.applyW8A8(input: activations.baseAddress!, rows: rows, activationScale: scale,
-                                                            zeroPoint: zeroPoint, weight: matrix, bias: bias,
-                                                            output: output.baseAddress!, threads: threads)
-                        }
+                    case let .integer(matrix, scale, zeroPoint, grid):
+                        QuantizedLinearKernel.applyW8A8(floatInput: input.baseAddress!, rows: rows, activationScale: scale,
+                                                        zeroPoint: zeroPoint, weight: matrix, bias: bias, outputGrid: grid,
+                                                        output: output.baseAddress!, threads: threads)
                     }
                 }
             }

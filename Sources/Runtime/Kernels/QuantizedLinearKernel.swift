@@ -20,6 +20,16 @@ public enum QuantizedLinearKernel {
         }
     }
 
+    /// In place: every value replaced by its value on `grid`, bit for bit what
+    /// `Quantizer.fakeQuantize` gives with the per-tensor encoding the grid came from.
+    public static func fakeQuantize(_ values: UnsafeMutablePointer<Float>, count: Int, grid: QuantizedOutputGrid, threads: Int) {
+        let valuesBox = UncheckedSendable(values)
+        Parallel.forEachChunk(count: count, chunkSize: quantizeChunk, threads: threads) { range in
+            var cGrid = aimet_w8a8_output_grid(scale: grid.scale, low: grid.low, high: grid.high)
+            aimet_fake_quantize_f32(valuesBox.value + range.lowerBound, range.count, &cGrid)
+        }
+    }
+
     /// `output[i, j] = s_a·s_w[j]·Σ_k (input[i, k] − zeroPoint)·W[j, k] + bias[j]`, with
     /// `input` `[rows, weight.depth]` quantized activations and `output` `[rows, weight.columns]`.
     public static func applyW8A8(input: UnsafePointer<UInt8>, rows: Int, activationScale: Float, zeroPoint: Int32,
@@ -41,6 +51,41 @@ public enum QuantizedLinearKernel {
                                             sumsBox.value.map { $0 + column }, scalesBox.value.map { $0 + column },
                                             biasBox.value.map { $0 + column },
                                             outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fused W8A8 layer on float `input` `[rows, weight.depth]`: every row is quantized
+    /// once in the kernel's prologue exactly as `quantizeActivations` does, then
+    /// `output[i, j] = s_a·s_w[j]·Σ_k (q[i, k] − zeroPoint)·W[j, k] + bias[j]` as in `applyW8A8`,
+    /// fake-quantized on `outputGrid` in the same pass when it is given. Bit-identical to
+    /// `quantizeActivations` + `applyW8A8` (+ `Quantizer.fakeQuantize` of the output).
+    public static func applyW8A8(floatInput input: UnsafePointer<Float>, rows: Int, activationScale: Float,
+                                 zeroPoint: Int32, weight: PackedInt8Matrix, bias: UnsafePointer<Float>?,
+                                 outputGrid: QuantizedOutputGrid?, output: UnsafeMutablePointer<Float>, threads: Int) {
+        let inputs = weight.depth, outputs = weight.columns
+        let inputBox = UncheckedSendable(input), outputBox = UncheckedSendable(output), biasBox = UncheckedSendable(bias)
+        var grid = aimet_w8a8_output_grid(scale: outputGrid?.scale ?? 1, low: outputGrid?.low ?? 0, high: outputGrid?.high ?? 0)
+        let useGrid = outputGrid != nil
+        withUnsafePointer(to: &grid) { grid in
+            let gridBox = UncheckedSendable(useGrid ? grid : nil)
+            weight.storage.withUnsafeBufferPointer { packed in
+                weight.columnSums.withUnsafeBufferPointer { sums in
+                    weight.scales.withUnsafeBufferPointer { scales in
+                        let packedBox = UncheckedSendable(packed.baseAddress), sumsBox = UncheckedSendable(sums.baseAddress)
+                        let scalesBox = UncheckedSendable(scales.baseAddress)
+                        split(rows: rows, columns: outputs, panels: weight.panels, threads: threads) { rowRange, panelRange in
+                            let column = panelRange.lowerBound * 16
+                            let columns = min(outputs, panelRange.upperBound * 16) - column
+                            aimet_w8a8_linear_f32(rowRange.count, columns, inputs, inputBox.value + rowRange.lowerBound * inputs,
+                                                  inputs, activationScale, zeroPoint,
+                                                  packedBox.value.map { $0 + panelRange.lowerBound * weight.panelStride },
+                                                  sumsBox.value.map { $0 + column }, scalesBox.value.map { $0 + column },
+                                                  biasBox.value.map { $0 + column }, gridBox.value,
+                                                  outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                        }
                     }
                 }
             }
