@@ -28,11 +28,35 @@ struct RecipeOptions: ParsableArguments {
     @Option(name: .long, help: "With int8 activations: move to 16 bits each activation quantizer that alone costs more than this in output cosine (0 disables).")
     var sixteenBitThreshold = QuantizationRecipe.defaultSixteenBitThreshold
 
+    @Option(name: .long, help: "Techniques to apply, comma-separated: \(QuantizationTechnique.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var techniques: String?
+
+    @Option(name: .long, help: "AdaRound steps per layer (default: 10000 for ≥ 8-bit weights, 15000 below).")
+    var adaroundIterations: Int?
+
     @Option(name: .long, help: "A recipe JSON file; replaces the options above.")
     var config: String?
 
     func validate() throws {
+        if let adaroundIterations, adaroundIterations < 1 {
+            throw ValidationError("--adaround-iterations must be at least 1, got \(adaroundIterations)")
+        }
         _ = try recipe()
+    }
+
+    /// The techniques named by `--techniques`, in order, without repeats.
+    func parsedTechniques() throws -> [QuantizationTechnique] {
+        guard let techniques else { return [] }
+        var result: [QuantizationTechnique] = []
+        for name in techniques.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let technique = QuantizationTechnique(rawValue: trimmed) else {
+                let allowed = QuantizationTechnique.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--techniques: unknown technique '\(trimmed)'; allowed: \(allowed)")
+            }
+            if !result.contains(technique) { result.append(technique) }
+        }
+        return result
     }
 
     /// The recipe the options describe (or the `--config` file's).
@@ -57,7 +81,8 @@ struct RecipeOptions: ParsableArguments {
             return QuantizationRecipe(weights: weightScheme, weightEstimator: try RangeEstimator(parsing: weightEstimator),
                                       activations: precision, activationEstimator: try RangeEstimator(parsing: estimator),
                                       embeddings: embeddingScheme,
-                                      sixteenBitThreshold: sixteenBitThreshold > 0 ? sixteenBitThreshold : nil)
+                                      sixteenBitThreshold: sixteenBitThreshold > 0 ? sixteenBitThreshold : nil,
+                                      techniques: try parsedTechniques(), adaroundIterations: adaroundIterations)
         } catch let error as QuantizationError {
             throw ValidationError("\(error)")
         }
