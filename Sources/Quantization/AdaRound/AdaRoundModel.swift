@@ -52,7 +52,9 @@ public enum AdaRoundModel {
 
     /// AdaRounds the linear layers among `targets` (weights of other ops are left alone).
     /// - Parameters:
-    ///   - iterations: per layer; nil uses AIMET's default for each layer's bit width.
+    ///   - iterations: per layer; nil uses AIMET's default for each layer's bit width. Fewer
+    ///     iterations than the default get a proportionally larger Adam step
+    ///     (`AdaRoundParameters.learningRate(_:iterations:defaultIterations:)`).
     public static func apply(graph: Graph, targets: [QuantizationPlan.WeightTarget], encodings: [String: Encoding],
                              iterations: Int?, parameters base: AdaRoundParameters = AdaRoundParameters(iterations: 0),
                              threads: Int = ProcessInfoCores.active, runSamples: SampleRunner,
@@ -104,7 +106,10 @@ public enum AdaRoundModel {
                     continue
                 }
                 var parameters = base
-                parameters.iterations = iterations ?? AdaRoundParameters.defaultIterations(bits: encoding.scheme.bits)
+                let defaultIterations = AdaRoundParameters.defaultIterations(bits: encoding.scheme.bits)
+                parameters.iterations = iterations ?? defaultIterations
+                parameters.learningRate = AdaRoundParameters.learningRate(base.learningRate, iterations: parameters.iterations,
+                                                                          defaultIterations: defaultIterations)
                 parameters.seed = base.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
                 let data = AdaRoundLayerData(quantizedInputs: quantizedInputs, floatInputs: floatInputs, weight: weight,
                                              sampleRows: sampleRows, threads: threads)
