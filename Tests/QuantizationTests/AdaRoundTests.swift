@@ -75,9 +75,6 @@ struct SyntheticLayer {
         let betas = (20..<100).map { parameters.beta(atIteration: $0)! }
         #expect(zip(betas, betas.dropFirst()).allSatisfy { $0 > $1 })
         #expect(betas.last! > 2 && betas.last! < 2.01)
-        #expect(AdaRoundParameters.learningRate(1e-3, iterations: 1_000, defaultIterations: 15_000) == 0.015)
-        #expect(AdaRoundParameters.learningRate(1e-3, iterations: 15_000, defaultIterations: 15_000) == 1e-3)
-        #expect(AdaRoundParameters.learningRate(1e-3, iterations: 20_000, defaultIterations: 10_000) == 1e-3)
         #expect(AdaRoundParameters.defaultIterations(bits: 8) == 10_000)
         #expect(AdaRoundParameters.defaultIterations(bits: 4) == 15_000)
     }

@@ -18,7 +18,9 @@ public struct AdaRoundLayerReport: Sendable, Equatable, Codable {
     public var keptNearest: Bool
     /// Weights rounded the other way than nearest rounding would.
     public var flippedWeights: Int
-    public var seconds: Double
+    /// Wall time of the layer (progress display only; not stored, so calibration files stay
+    /// identical from run to run).
+    public var seconds: Double = 0
 
     enum CodingKeys: String, CodingKey {
         case node, tensor, iterations, rows
@@ -26,7 +28,6 @@ public struct AdaRoundLayerReport: Sendable, Equatable, Codable {
         case adaRoundLoss = "adaround_loss"
         case keptNearest = "kept_nearest"
         case flippedWeights = "flipped_weights"
-        case seconds
     }
 }
 
@@ -52,9 +53,10 @@ public enum AdaRoundModel {
 
     /// AdaRounds the linear layers among `targets` (weights of other ops are left alone).
     /// - Parameters:
-    ///   - iterations: per layer; nil uses AIMET's default for each layer's bit width. Fewer
-    ///     iterations than the default get a proportionally larger Adam step
-    ///     (`AdaRoundParameters.learningRate(_:iterations:defaultIterations:)`).
+    ///   - iterations: per layer; nil uses AIMET's default for each layer's bit width. The Adam
+    ///     step stays AIMET's for any count: a step scaled up for short runs (keeping the default
+    ///     run's total travel of V) halved the calibration loss on MiniLM W4 but overfit the 64
+    ///     calibration sentences (held-out cosine 0.895, below nearest rounding's 0.923).
     public static func apply(graph: Graph, targets: [QuantizationPlan.WeightTarget], encodings: [String: Encoding],
                              iterations: Int?, parameters base: AdaRoundParameters = AdaRoundParameters(iterations: 0),
                              threads: Int = ProcessInfoCores.active, runSamples: SampleRunner,
@@ -106,10 +108,7 @@ public enum AdaRoundModel {
                     continue
                 }
                 var parameters = base
-                let defaultIterations = AdaRoundParameters.defaultIterations(bits: encoding.scheme.bits)
-                parameters.iterations = iterations ?? defaultIterations
-                parameters.learningRate = AdaRoundParameters.learningRate(base.learningRate, iterations: parameters.iterations,
-                                                                          defaultIterations: defaultIterations)
+                parameters.iterations = iterations ?? AdaRoundParameters.defaultIterations(bits: encoding.scheme.bits)
                 parameters.seed = base.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
                 let data = AdaRoundLayerData(quantizedInputs: quantizedInputs, floatInputs: floatInputs, weight: weight,
                                              sampleRows: sampleRows, threads: threads)

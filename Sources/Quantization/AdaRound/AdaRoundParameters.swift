@@ -54,18 +54,6 @@ public struct AdaRoundParameters: Sendable, Equatable {
         self.seed = seed
     }
 
-    /// The Adam step for a run of `iterations` when AIMET's default run has `defaultIterations`:
-    /// `base · max(1, defaultIterations / iterations)`. Adam moves each V by about the step size
-    /// per iteration, so a shortened run with AIMET's 1e-3 cannot move V as far as the default
-    /// run does (1,000 steps move it by at most ~1, while flipping a weight whose fractional
-    /// part is 0.2 needs ~1.4); scaling keeps the default run's total travel. At the default
-    /// counts (and above) this is AIMET's step exactly. Measured on MiniLM W4 layers at 1,000
-    /// iterations, the scaled step reaches the reconstruction of a 10,000-iteration run.
-    public static func learningRate(_ base: Float, iterations: Int, defaultIterations: Int) -> Float {
-        guard iterations > 0, iterations < defaultIterations else { return base }
-        return base * Float(defaultIterations) / Float(iterations)
-    }
-
     /// The first iteration that includes the regulariser: `⌈warmStart · iterations⌉` (AIMET
     /// skips it while `iteration < warmStart · iterations`).
     public var firstRegularizedIteration: Int {
