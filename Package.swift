@@ -74,3 +74,9 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["AimetTestSupport", "aimet-swift", "ModelIO"]),
     ]
 )
+
+// AdaRound (Sources/Quantization/AdaRound): its fused element-wise step in C, and cblas_sgemm
+// for the reconstruction GEMMs.
+package.targets.append(.target(name: "CAdaRound", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]))
+package.targets.first { $0.name == "Quantization" }?.dependencies += ["CBLAS", "CAdaRound"]
+package.targets.first { $0.name == "QuantizationTests" }?.dependencies += ["CAdaRound"]

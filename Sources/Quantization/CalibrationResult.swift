@@ -22,9 +22,16 @@ public struct CalibrationResult: Sendable, Equatable, Codable {
     public var sampleCount: Int
     /// What a reader should know (supergroups, truncated prompts, promoted quantizers).
     public var notes: [String]
+    /// Weights changed by a technique (AdaRound), by checkpoint tensor name, each on its
+    /// encoding's grid; `export` uses them instead of the source tensors. Stored beside
+    /// `calibration.json` in `adjusted-weights.safetensors`, not in the JSON.
+    public var adjustedWeights: [String: Tensor] = [:]
+    /// What AdaRound did to each layer, when it ran.
+    public var adaRoundLayers: [AdaRoundLayerReport]?
 
     public init(modelPath: String, sourceSHA256: String, recipe: QuantizationRecipe, weightEncodings: [String: Encoding],
-                activationEncodings: [String: Encoding], sampleCount: Int, notes: [String]) {
+                activationEncodings: [String: Encoding], sampleCount: Int, notes: [String],
+                adjustedWeights: [String: Tensor] = [:], adaRoundLayers: [AdaRoundLayerReport]? = nil) {
         formatVersion = CalibrationResult.formatVersion
         self.modelPath = modelPath
         self.sourceSHA256 = sourceSHA256
@@ -33,6 +40,8 @@ public struct CalibrationResult: Sendable, Equatable, Codable {
         self.activationEncodings = activationEncodings
         self.sampleCount = sampleCount
         self.notes = notes
+        self.adjustedWeights = adjustedWeights
+        self.adaRoundLayers = adaRoundLayers
     }
 
     enum CodingKeys: String, CodingKey {
@@ -44,6 +53,7 @@ public struct CalibrationResult: Sendable, Equatable, Codable {
         case activationEncodings = "activation_encodings"
         case sampleCount = "samples"
         case notes
+        case adaRoundLayers = "adaround_layers"
     }
 
     /// The file name inside a calibration folder.
@@ -56,9 +66,20 @@ public struct CalibrationResult: Sendable, Equatable, Codable {
         return try encoder.encode(self)
     }
 
-    /// Writes `calibration.json` into `folder` (created if needed), atomically.
+    /// The file of adjusted weights inside a calibration folder (F32, checkpoint names).
+    public static let adjustedWeightsFileName = "adjusted-weights.safetensors"
+
+    /// Writes `calibration.json` into `folder` (created if needed), atomically, and the
+    /// adjusted weights beside it when there are any (a stale file is removed otherwise).
     public func write(toFolder folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let weightsPath = URL(fileURLWithPath: folder).appendingPathComponent(Self.adjustedWeightsFileName).path
+        if adjustedWeights.isEmpty {
+            if FileManager.default.fileExists(atPath: weightsPath) { try FileManager.default.removeItem(atPath: weightsPath) }
+        } else {
+            let tensors = adjustedWeights.keys.sorted().map { RawTensor(name: $0, tensor: adjustedWeights[$0]!) }
+            try SafetensorsWriter.write(tensors, metadata: ["source_sha256": sourceSHA256], to: weightsPath)
+        }
         try AtomicFile.write(try jsonData(), to: URL(fileURLWithPath: folder).appendingPathComponent(Self.fileName).path)
     }
 
@@ -67,9 +88,17 @@ public struct CalibrationResult: Sendable, Equatable, Codable {
         let path = URL(fileURLWithPath: folder).appendingPathComponent(fileName).path
         let file = try MappedFile(path: path)
         do {
-            let result = try JSONDecoder().decode(CalibrationResult.self, from: Data(file.bytes))
+            var result = try JSONDecoder().decode(CalibrationResult.self, from: Data(file.bytes))
             guard result.formatVersion == formatVersion else {
                 throw QuantizationPipelineError.invalidCalibration(path: path, reason: "format_version \(result.formatVersion), this build reads \(formatVersion)")
+            }
+            let weightsPath = URL(fileURLWithPath: folder).appendingPathComponent(adjustedWeightsFileName).path
+            if FileManager.default.fileExists(atPath: weightsPath) {
+                let store = try SafetensorsStore(path: weightsPath)
+                guard store.userMetadata["source_sha256"] == result.sourceSHA256 else {
+                    throw QuantizationPipelineError.invalidCalibration(path: weightsPath, reason: "adjusted weights belong to another source model")
+                }
+                for info in store.tensors { result.adjustedWeights[info.name] = try store.floatTensor(named: info.name) }
             }
             return result
         } catch let error as QuantizationPipelineError {

@@ -36,20 +36,49 @@ public enum Calibrator {
     /// Progress callback: (inputs done, inputs in total).
     public typealias Progress = (Int, Int) -> Void
 
-    /// Calibrates the sentence-embedding model in `modelFolder` on `prompts`.
+    /// Calibrates the sentence-embedding model in `modelFolder` on `prompts`. With
+    /// `.adaround` among the recipe's techniques, the linear layers' rounding is learned first
+    /// (`AdaRoundModel`, reporting each layer to `adaRoundProgress`) and the activation
+    /// statistics are then gathered on the AdaRounded weights.
     public static func calibrate(modelFolder: String, prompts: [String], recipe: QuantizationRecipe,
-                                 promptsPath: String = "prompts", progress: Progress? = nil) throws -> CalibrationResult {
+                                 promptsPath: String = "prompts", progress: Progress? = nil,
+                                 adaRoundProgress: AdaRoundModel.Progress? = nil) throws -> CalibrationResult {
         guard !prompts.isEmpty else { throw QuantizationPipelineError.emptyCalibrationSet(path: promptsPath) }
-        // The model runs with its weights fake-quantized (QuantSim); only that graph is packed.
-        var planned: (plan: QuantizationPlan, weights: [String: Encoding])?
-        let simulator = try SentenceEmbedder(modelFolder: modelFolder) { model in
-            let plan = try QuantizationPlan(graph: model.graph, recipe: recipe)
-            let weights = try encodeWeights(plan: plan, graph: model.graph)
-            planned = (plan, weights)
-            return GraphExecutor(graph: try QuantizationSimulator.applyingWeightEncodings(weights, to: model.graph))
+        let model = try HuggingFaceModel(path: modelFolder)
+        let tokenizer = try WordPieceTokenizer(modelFolder: modelFolder)
+        let maximumLength = min(try WordPieceTokenizer.maximumSequenceLength(modelFolder: modelFolder),
+                                model.configuration.maximumPositions)
+        let plan = try QuantizationPlan(graph: model.graph, recipe: recipe)
+        let weightEncodings = try encodeWeights(plan: plan, graph: model.graph)
+        var techniqueNotes: [String] = []
+        var adjustedWeights: [String: Tensor] = [:]
+        var adaRoundLayers: [AdaRoundLayerReport]?
+        if recipe.techniques.contains(.adaround) {
+            let result = try AdaRoundModel.apply(
+                graph: model.graph, targets: plan.weights, encodings: weightEncodings, iterations: recipe.adaroundIterations,
+                parameters: AdaRoundParameters(iterations: 0, seed: recipe.seed),
+                runSamples: { executor, tap in
+                    // One sentence per run, so every sample is one sentence's token rows, unpadded.
+                    let embedder = SentenceEmbedder(model: model, tokenizer: tokenizer, maximumLength: maximumLength, executor: executor)
+                    for prompt in prompts { _ = try embedder.embed([prompt], batchSize: 1, tap: tap) }
+                },
+                progress: adaRoundProgress)
+            adjustedWeights = result.weights
+            adaRoundLayers = result.layers
+            techniqueNotes = result.notes
+            let kept = result.layers.filter(\.keptNearest).count
+            techniqueNotes.append("AdaRound adjusted \(result.layers.count - kept) linear layers"
+                                  + (kept > 0 ? "; \(kept) kept nearest rounding (it reconstructed better)" : ""))
         }
-        guard let (plan, weightEncodings) = planned else { preconditionFailure("prepare always runs") }
-        var notes = plan.notes
+        // The model runs with its weights fake-quantized (QuantSim), AdaRounded ones included.
+        var graph = model.graph
+        for index in graph.nodes.indices {
+            guard let source = graph.nodes[index].parameterSources["weight"], let weight = adjustedWeights[source] else { continue }
+            graph.nodes[index].parameters["weight"] = weight
+        }
+        let simulator = SentenceEmbedder(model: model, tokenizer: tokenizer, maximumLength: maximumLength,
+                                         executor: GraphExecutor(graph: try QuantizationSimulator.applyingWeightEncodings(weightEncodings, to: graph)))
+        var notes = plan.notes + techniqueNotes
         var activationEncodings: [String: Encoding] = [:]
         var truncated = 0
         if !plan.activations.isEmpty {
@@ -89,7 +118,8 @@ public enum Calibrator {
         let weightsPath = WeightStores.weightsPath(ofFolder: modelFolder)
         return CalibrationResult(modelPath: modelFolder, sourceSHA256: try SHA256.hexDigest(ofFile: weightsPath), recipe: recipe,
                                  weightEncodings: weightEncodings, activationEncodings: activationEncodings,
-                                 sampleCount: prompts.count, notes: notes)
+                                 sampleCount: prompts.count, notes: notes, adjustedWeights: adjustedWeights,
+                                 adaRoundLayers: adaRoundLayers)
     }
 
     /// Encodings of every planned weight, computed from the weight values.

@@ -26,9 +26,20 @@ public enum Exporter {
         let store = try WeightStores.open(calibration.modelPath)
         var records: [QuantizedTensorRecord] = []
         var floats: [RawTensor] = []
+        if let stray = calibration.adjustedWeights.keys.sorted().first(where: { calibration.weightEncodings[$0] == nil }) {
+            throw QuantizationPipelineError.invalidCalibration(path: CalibrationResult.adjustedWeightsFileName,
+                                                               reason: "adjusted weight '\(stray)' has no encoding")
+        }
         for info in store.tensors {
             if let encoding = calibration.weightEncodings[info.name] {
-                records.append(try record(for: try store.floatTensor(named: info.name), named: info.name, encoding: encoding))
+                // A technique's adjusted tensor (on the encoding's grid) replaces the source's.
+                let tensor = try calibration.adjustedWeights[info.name] ?? store.floatTensor(named: info.name)
+                guard tensor.shape == info.shape else {
+                    throw QuantizationPipelineError.invalidCalibration(
+                        path: CalibrationResult.adjustedWeightsFileName,
+                        reason: "adjusted weight '\(info.name)' has shape \(tensor.shape), the model's is \(info.shape)")
+                }
+                records.append(try record(for: tensor, named: info.name, encoding: encoding))
             } else {
                 floats.append(try store.rawTensor(named: info.name))
             }

@@ -20,6 +20,16 @@ public enum ActivationPrecision: String, Sendable, Codable, CaseIterable {
     }
 }
 
+/// A post-training technique applied during calibration. The raw values are the command-line
+/// spellings (`calibrate --techniques adaround`); the set grows as techniques are added
+/// (`bn-fold`, `cle`, `bias-correction`).
+public enum QuantizationTechnique: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// Adaptive rounding of linear-layer weights (Nagel et al. 2020), layer by layer.
+    case adaround = "adaround"
+
+    public var description: String { rawValue }
+}
+
 /// What to quantize and how: the input of `calibrate`, recorded in every export.
 public struct QuantizationRecipe: Sendable, Equatable, Codable {
     /// Weight scheme of linear (and conv) layers.
@@ -49,13 +59,19 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
     public var sensitivityProbes: Int
     /// Seed for everything random (sampling, AdaRound initialisation).
     public var seed: UInt64
+    /// Techniques applied during calibration, in the order given.
+    public var techniques: [QuantizationTechnique]
+    /// AdaRound optimisation steps per layer; nil uses AIMET's defaults (10,000 for ≥ 8-bit
+    /// weights, 15,000 below).
+    public var adaroundIterations: Int?
 
     public init(weights: QuantScheme, weightEstimator: RangeEstimator = .minMax,
                 activations: ActivationPrecision = .float, activationSymmetry: Symmetry = .asymmetric,
                 activationEstimator: RangeEstimator = .sqnr, embeddings: QuantScheme? = nil,
                 keepFloat: [String] = QuantizationRecipe.defaultKeepFloat, keepWeightsFloat: [String] = [],
                 overrides: [LayerOverride] = [], sixteenBitThreshold: Double? = QuantizationRecipe.defaultSixteenBitThreshold,
-                sensitivityProbes: Int = 16, seed: UInt64 = 0) {
+                sensitivityProbes: Int = 16, seed: UInt64 = 0, techniques: [QuantizationTechnique] = [],
+                adaroundIterations: Int? = nil) {
         self.weights = weights
         self.weightEstimator = weightEstimator
         self.activations = activations
@@ -68,6 +84,8 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         self.sixteenBitThreshold = sixteenBitThreshold
         self.sensitivityProbes = sensitivityProbes
         self.seed = seed
+        self.techniques = techniques
+        self.adaroundIterations = adaroundIterations
     }
 
     /// The default loss above which an 8-bit activation quantizer goes to 16 bits.
@@ -88,6 +106,8 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
             ? try container.decodeIfPresent(Double.self, forKey: .sixteenBitThreshold) : Self.defaultSixteenBitThreshold
         sensitivityProbes = try container.decodeIfPresent(Int.self, forKey: .sensitivityProbes) ?? 16
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        techniques = try container.decodeIfPresent([QuantizationTechnique].self, forKey: .techniques) ?? []
+        adaroundIterations = try container.decodeIfPresent(Int.self, forKey: .adaroundIterations)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -105,6 +125,9 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         try container.encode(sixteenBitThreshold, forKey: .sixteenBitThreshold)
         try container.encode(sensitivityProbes, forKey: .sensitivityProbes)
         try container.encode(seed, forKey: .seed)
+        // Omitted when empty / unset, so recipes without techniques stay as they were.
+        if !techniques.isEmpty { try container.encode(techniques, forKey: .techniques) }
+        try container.encodeIfPresent(adaroundIterations, forKey: .adaroundIterations)
     }
 
     /// The activation bit width for `node`: the last matching override, else the recipe's.
@@ -140,6 +163,8 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         case sixteenBitThreshold = "sixteen_bit_threshold"
         case sensitivityProbes = "sensitivity_probes"
         case seed
+        case techniques
+        case adaroundIterations = "adaround_iterations"
     }
 }
 

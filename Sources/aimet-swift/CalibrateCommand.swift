@@ -31,8 +31,15 @@ struct CalibrateCommand: ParsableCommand {
         var lines = try TextFile.lines(atPath: prompts)
         if let numSamples { lines = Array(lines.prefix(numSamples)) }
         let progress = ProgressLine(label: "calibrating")
+        let started = Date()
         let result = try Calibrator.calibrate(modelFolder: model, prompts: lines, recipe: try recipeOptions.recipe(),
-                                              promptsPath: prompts, progress: progress.update)
+                                              promptsPath: prompts, progress: progress.update,
+                                              adaRoundProgress: { done, total, layer in
+            let outcome = layer.keptNearest ? "kept nearest" : "\(layer.flippedWeights) weights flipped"
+            let losses = String(format: "loss %.4g (nearest %.4g)", layer.keptNearest ? layer.nearestLoss : layer.adaRoundLoss, layer.nearestLoss)
+            let times = String(format: "%.1f s, %.0f s in all", layer.seconds, Date().timeIntervalSince(started))
+            printError("adaround \(done)/\(total) \(layer.node): \(losses), \(outcome), \(times)")
+        })
         progress.finish()
         try result.write(toFolder: output)
         for note in result.notes where !note.contains("supergroup") { printError("note: \(note)") }

@@ -19,8 +19,8 @@ struct RecipeOptions: ParsableArguments {
     @Option(name: .long, help: "Activation range estimator: minmax, percentile:P, sqnr or mse.")
     var estimator = "sqnr"
 
-    @Option(name: .long, help: "Weight range estimator: minmax, percentile:P, sqnr or mse.")
-    var weightEstimator = "minmax"
+    @Option(name: .long, help: "Weight range estimator: minmax, percentile:P, sqnr or mse (default: minmax; mse with --techniques adaround, whose rounding works within the chosen range).")
+    var weightEstimator: String?
 
     @Option(name: .long, help: "Embedding tables: int8, int4 or float (per row).")
     var embeddings = "int8"
@@ -28,11 +28,43 @@ struct RecipeOptions: ParsableArguments {
     @Option(name: .long, help: "With int8 activations: move to 16 bits each activation quantizer that alone costs more than this in output cosine (0 disables).")
     var sixteenBitThreshold = QuantizationRecipe.defaultSixteenBitThreshold
 
+    @Option(name: .long, help: "Techniques to apply, comma-separated: \(QuantizationTechnique.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var techniques: String?
+
+    @Option(name: .long, help: "AdaRound steps per layer (default: 10000 for ≥ 8-bit weights, 15000 below).")
+    var adaroundIterations: Int?
+
     @Option(name: .long, help: "A recipe JSON file; replaces the options above.")
     var config: String?
 
     func validate() throws {
+        if let adaroundIterations, adaroundIterations < 1 {
+            throw ValidationError("--adaround-iterations must be at least 1, got \(adaroundIterations)")
+        }
         _ = try recipe()
+    }
+
+    /// The weight range estimator when `--weight-estimator` is not given: minmax, or mse with
+    /// AdaRound (AIMET's AdaRound also picks weight ranges by error, with its SQNR-based
+    /// "tf-enhanced" scheme, rather than min-max; measured on MiniLM W4 per-channel: 0.955 with
+    /// min-max ranges, 0.974 with mse).
+    func defaultWeightEstimator(techniques: [QuantizationTechnique]) -> String {
+        techniques.contains(.adaround) ? "mse" : "minmax"
+    }
+
+    /// The techniques named by `--techniques`, in order, without repeats.
+    func parsedTechniques() throws -> [QuantizationTechnique] {
+        guard let techniques else { return [] }
+        var result: [QuantizationTechnique] = []
+        for name in techniques.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let technique = QuantizationTechnique(rawValue: trimmed) else {
+                let allowed = QuantizationTechnique.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--techniques: unknown technique '\(trimmed)'; allowed: \(allowed)")
+            }
+            if !result.contains(technique) { result.append(technique) }
+        }
+        return result
     }
 
     /// The recipe the options describe (or the `--config` file's).
@@ -54,10 +86,11 @@ struct RecipeOptions: ParsableArguments {
             }
             let embeddingScheme: QuantScheme? = embeddings == "float" ? nil
                 : try QuantScheme(bits: try QuantScheme.bitWidth(parsing: embeddings), symmetry: .symmetric, granularity: .perChannel(axis: 0))
-            return QuantizationRecipe(weights: weightScheme, weightEstimator: try RangeEstimator(parsing: weightEstimator),
+            return QuantizationRecipe(weights: weightScheme, weightEstimator: try RangeEstimator(parsing: weightEstimator ?? defaultWeightEstimator(techniques: try parsedTechniques())),
                                       activations: precision, activationEstimator: try RangeEstimator(parsing: estimator),
                                       embeddings: embeddingScheme,
-                                      sixteenBitThreshold: sixteenBitThreshold > 0 ? sixteenBitThreshold : nil)
+                                      sixteenBitThreshold: sixteenBitThreshold > 0 ? sixteenBitThreshold : nil,
+                                      techniques: try parsedTechniques(), adaroundIterations: adaroundIterations)
         } catch let error as QuantizationError {
             throw ValidationError("\(error)")
         }
