@@ -26,6 +26,11 @@ let package = Package(
         ),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"]), .brew(["jpeg"])]),
+        // AdaRound's fused element-wise step (Sources/Quantization/AdaRound uses it with cblas_sgemm).
+        .target(
+            name: "CAdaRound",
+            linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
+        ),
         .target(
             name: "CKernels",
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
@@ -49,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "Quantization",
-            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "Runtime", "Reporting"]
+            dependencies: ["QuantCore", "ModelIO", "ModelGraph", "Runtime", "Reporting", "CBLAS", "CAdaRound"]
         ),
         .target(
             name: "AimetSwift",
@@ -70,13 +75,8 @@ let package = Package(
         .testTarget(name: "ModelGraphTests", dependencies: ["ModelGraph", "ModelIO", "QuantCore"]),
         .testTarget(name: "RuntimeTests", dependencies: ["AimetTestSupport", "Runtime", "ModelGraph", "ModelIO", "QuantCore", "CKernels"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "ModelIO"]),
-        .testTarget(name: "QuantizationTests", dependencies: ["AimetTestSupport", "Quantization", "Runtime", "ModelGraph", "ModelIO", "QuantCore"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["AimetTestSupport", "Quantization", "CAdaRound", "Runtime", "ModelGraph", "ModelIO", "QuantCore"]),
         .testTarget(name: "CLITests", dependencies: ["AimetTestSupport", "aimet-swift", "ModelIO"]),
     ]
 )
 
-// AdaRound (Sources/Quantization/AdaRound): its fused element-wise step in C, and cblas_sgemm
-// for the reconstruction GEMMs.
-package.targets.append(.target(name: "CAdaRound", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]))
-package.targets.first { $0.name == "Quantization" }?.dependencies += ["CBLAS", "CAdaRound"]
-package.targets.first { $0.name == "QuantizationTests" }?.dependencies += ["CAdaRound"]
