@@ -7,6 +7,7 @@ import Runtime
 import Testing
 
 /// AdaRound on the real MiniLM (release mode; few iterations).
+extension AdaRoundSuites {
 @Suite(.serialized) struct AdaRoundModelTests {
     static func recipe(iterations: Int) throws -> QuantizationRecipe {
         QuantizationRecipe(weights: try QuantScheme(bits: 4, symmetry: .symmetric, granularity: .perChannel(axis: 0)),
@@ -73,4 +74,5 @@ import Testing
             #expect(try store.floatTensor(named: name) == weight, "\(name)")
         }
     }
+}
 }
