@@ -44,6 +44,11 @@ public enum Calibrator {
                                  promptsPath: String = "prompts", progress: Progress? = nil,
                                  adaRoundProgress: AdaRoundModel.Progress? = nil) throws -> CalibrationResult {
         guard !prompts.isEmpty else { throw QuantizationPipelineError.emptyCalibrationSet(path: promptsPath) }
+        if let unsupported = recipe.techniques.first(where: { $0 != .adaround }) {
+            throw QuantizationPipelineError.unsupportedTechnique(
+                technique: unsupported.rawValue, model: modelFolder,
+                reason: "text models take adaround only; bn-fold, cle and bias-correction are for image classifiers")
+        }
         let model = try HuggingFaceModel(path: modelFolder)
         let tokenizer = try WordPieceTokenizer(modelFolder: modelFolder)
         let maximumLength = min(try WordPieceTokenizer.maximumSequenceLength(modelFolder: modelFolder),

@@ -15,11 +15,15 @@ public enum QuantizationPipelineError: Error, Equatable, Sendable, CustomStringC
     case invalidTechniqueInput(technique: String, node: String, reason: String)
     /// A model path cannot be loaded as asked (wrong kind of file, missing --arch, ...).
     case invalidModel(path: String, reason: String)
+    /// A recipe asks for a technique this kind of model cannot take.
+    case unsupportedTechnique(technique: String, model: String, reason: String)
 
     public var description: String {
         switch self {
         case let .invalidModel(path, reason):
             return "\(path): \(reason)"
+        case let .unsupportedTechnique(technique, model, reason):
+            return "\(model): technique '\(technique)' is not supported here: \(reason)"
         case let .emptyCalibrationSet(path):
             return "\(path): no calibration inputs (the file is empty)"
         case let .invalidCalibration(path, reason):

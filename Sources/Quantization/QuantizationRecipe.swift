@@ -24,6 +24,13 @@ public enum ActivationPrecision: String, Sendable, Codable, CaseIterable {
 /// spellings (`calibrate --techniques adaround`); the set grows as techniques are added
 /// (`bn-fold`, `cle`, `bias-correction`).
 public enum QuantizationTechnique: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// Batch-norm folding into the neighbouring convolution / linear layer (image classifiers).
+    case batchNormFolding = "bn-fold"
+    /// Cross-layer equalization with high-bias absorption (Nagel et al. 2019; image
+    /// classifiers; folds batch norms first).
+    case crossLayerEqualization = "cle"
+    /// Empirical bias correction, layer by layer, on the calibration inputs (image classifiers).
+    case biasCorrection = "bias-correction"
     /// Adaptive rounding of linear-layer weights (Nagel et al. 2020), layer by layer.
     case adaround = "adaround"
 

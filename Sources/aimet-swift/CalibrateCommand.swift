@@ -5,19 +5,33 @@ import Foundation
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "Run calibration prompts through a model and compute the encodings of a recipe.",
-        discussion: "Writes OUTPUT/calibration.json, which `export` turns into a compressed model."
+        abstract: "Run calibration inputs (prompts or images) through a model and compute the encodings of a recipe.",
+        discussion: """
+            Text models: --model FOLDER --prompts FILE. Image classifiers: --model FILE.pth|FILE.safetensors --arch \
+            mobilenet_v2|efficientnet_lite0, or --model FILE.hdf5 (Keras, structure from its model_config), with \
+            --images DIR. Writes OUTPUT/calibration.json (plus the rewritten graph for classifiers), which `export` \
+            turns into a compressed model.
+            """
     )
 
-    @Option(name: .long, help: "A Hugging Face sentence-transformers model folder.")
+    @Option(name: .long, help: "A sentence-transformers model folder, an image classifier's state dict (with --arch) or a Keras .hdf5 file.")
     var model: String
 
+    @Option(name: .long, help: "The built-in architecture of a state dict: \(BuiltInArchitecture.names.joined(separator: ", ")).")
+    var arch: String?
+
     @Option(name: .long, help: "Calibration prompts, one per line (Calibration/text/calibration.txt).")
-    var prompts: String
+    var prompts: String?
+
+    @Option(name: .long, help: "A folder of calibration images (PNG or JPEG) for an image classifier.")
+    var images: String?
+
+    @Option(name: .long, help: "Augmented views (crops, scales, flips) per calibration image.")
+    var views = 1
 
     @OptionGroup var recipeOptions: RecipeOptions
 
-    @Option(name: .long, help: "Use only the first N prompts.")
+    @Option(name: .long, help: "Use only the first N prompts or image inputs.")
     var numSamples: Int?
 
     @Option(name: .long, help: "The calibration folder to write.")
@@ -25,9 +39,18 @@ struct CalibrateCommand: ParsableCommand {
 
     func validate() throws {
         if let numSamples, numSamples < 1 { throw ValidationError("--num-samples must be at least 1, got \(numSamples)") }
+        if views < 1 { throw ValidationError("--views must be at least 1, got \(views)") }
+        guard (prompts == nil) != (images == nil) else {
+            throw ValidationError("give exactly one of --prompts (text models) and --images (image classifiers)")
+        }
+        if let arch, !BuiltInArchitecture.names.contains(arch) {
+            throw ValidationError("--arch must be one of \(BuiltInArchitecture.names.joined(separator: ", ")), got '\(arch)'")
+        }
     }
 
     func run() throws {
+        if let images { return try calibrateClassifier(images: images) }
+        guard let prompts else { return }
         var lines = try TextFile.lines(atPath: prompts)
         if let numSamples { lines = Array(lines.prefix(numSamples)) }
         let progress = ProgressLine(label: "calibrating")
@@ -44,6 +67,23 @@ struct CalibrateCommand: ParsableCommand {
         try result.write(toFolder: output)
         for note in result.notes where !note.contains("supergroup") { printError("note: \(note)") }
         print("calibrated \(result.weightEncodings.count) weights and \(result.activationEncodings.count) activation quantizers on \(result.sampleCount) prompts -> \(output)/\(CalibrationResult.fileName)")
+    }
+
+    /// The image-classifier path: techniques, then encodings of the rewritten graph.
+    func calibrateClassifier(images: String) throws {
+        let recipe = try recipeOptions.recipe()
+        let classifier = try ImageClassifier.load(path: model, architecture: arch)
+        let techniques = try ClassifierCalibration.Techniques(recipe.techniques, model: model)
+        var (inputs, warnings) = try classifier.inputs(folder: images, views: views, seed: recipe.seed)
+        if let numSamples { inputs = Array(inputs.prefix(numSamples)) }
+        for warning in warnings { printError("warning: \(warning)") }
+        let progress = ProgressLine(label: "calibrating")
+        let result = try ClassifierCalibration.calibrate(classifier, inputs: inputs, source: images, recipe: recipe,
+                                                         techniques: techniques, progress: progress.update)
+        progress.finish()
+        try result.write(toFolder: output)
+        for note in result.result.notes where !note.contains("supergroup") && !note.hasPrefix("  ") { printError("note: \(note)") }
+        print("calibrated \(result.result.weightEncodings.count) weights and \(result.result.activationEncodings.count) activation quantizers on \(inputs.count) image inputs -> \(output)/\(CalibrationResult.fileName)")
     }
 }
 

@@ -5,18 +5,31 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Measure a compressed model against its reference on held-out inputs.",
-        discussion: "Writes the report as JSON (versioned schema) and Markdown beside it (same name, .md)."
+        abstract: "Measure a compressed model against its reference on held-out inputs (text lines or images).",
+        discussion: """
+            Text models: --input FILE (embedding fidelity, speed, sizes). Image classifiers: --images DIR (top-1 / \
+            top-5 agreement and mean KL against the reference; --arch names a state dict's architecture). Writes the \
+            report as JSON (versioned schema) and Markdown beside it (same name, .md).
+            """
     )
 
-    @Option(name: .long, help: "The reference (fp32) model folder.")
+    @Option(name: .long, help: "The reference (fp32) model: a folder, or an image classifier's file.")
     var reference: String
+
+    @Option(name: .long, help: "The built-in architecture of a reference state dict: \(BuiltInArchitecture.names.joined(separator: ", ")).")
+    var arch: String?
 
     @Option(name: .long, help: "The candidate model folder (compressed or fp32).")
     var candidate: String
 
     @Option(name: .long, help: "Held-out inputs, one per line (Calibration/text/heldout.txt).")
-    var input: String
+    var input: String?
+
+    @Option(name: .long, help: "A folder of held-out images (PNG or JPEG) for image classifiers.")
+    var images: String?
+
+    @Option(name: .long, help: "Augmented views (crops, scales, flips) per held-out image.")
+    var views = 1
 
     @Option(name: .long, help: "The report to write (JSON).")
     var report: String
@@ -27,7 +40,23 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Skip the speed measurement.")
     var noSpeed = false
 
+    func validate() throws {
+        guard (input == nil) != (images == nil) else {
+            throw ValidationError("give exactly one of --input (text models) and --images (image classifiers)")
+        }
+        if views < 1 { throw ValidationError("--views must be at least 1, got \(views)") }
+    }
+
     func run() throws {
+        let markdownPath = (report.hasSuffix(".json") ? String(report.dropLast(5)) : report) + ".md"
+        if let images {
+            let result = try evaluateClassifier(images: images)
+            try AtomicFile.write(try result.jsonData() + Data("\n".utf8), to: report)
+            try TextFile.write(result.markdown, toPath: markdownPath)
+            print(result.markdown, terminator: "")
+            return
+        }
+        guard let input else { return }
         var inputs = try TextFile.lines(atPath: input)
         if let numSamples { inputs = Array(inputs.prefix(numSamples)) }
         let referenceModel = try ModelLoader.embeddingModel(folder: reference)
@@ -38,8 +67,21 @@ struct EvalCommand: ParsableCommand {
         let result = try Evaluator.evaluate(reference: referenceModel, candidate: candidateModel, inputs: inputs, inputFile: input,
                                             recipe: recipe, notes: ModelLoader.notes(folder: candidate), options: options)
         try TextFile.write(JSONWriter(sortedKeys: true, indent: 2).string(result.json) + "\n", toPath: report)
-        let markdownPath = (report.hasSuffix(".json") ? String(report.dropLast(5)) : report) + ".md"
         try TextFile.write(result.markdown, toPath: markdownPath)
         print(result.markdown, terminator: "")
+    }
+
+    func evaluateClassifier(images: String) throws -> ClassificationReport {
+        let referenceModel = try ImageClassifier.load(path: reference, architecture: arch)
+        let candidateModel = try ImageClassifier.load(path: candidate, architecture: nil)
+        var (inputs, warnings) = try referenceModel.inputs(folder: images, views: views)
+        if let numSamples { inputs = Array(inputs.prefix(numSamples)) }
+        for warning in warnings { printError("warning: \(warning)") }
+        let candidateRunner = ClassifierEvaluation.Runner(candidateModel, activationEncodings: try ClassifierExport.activationEncodings(of: candidate))
+        let notes = try ModelLoader.notes(folder: candidate) + warnings
+        return try ClassifierEvaluation.evaluate(
+            reference: ClassifierEvaluation.Runner(referenceModel),
+            candidates: [(label: URL(fileURLWithPath: candidate).lastPathComponent, runner: candidateRunner, notes: notes)],
+            inputs: inputs, inputDescription: "\(images), \(views) view(s) per image", timingRuns: noSpeed ? 0 : 5)
     }
 }

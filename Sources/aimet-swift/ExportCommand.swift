@@ -15,6 +15,11 @@ struct ExportCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        if let classifier = try ClassifierCalibration.read(fromFolder: calibration) {
+            let summary = try ClassifierExport.export(classifier, to: output, extraFiles: try AimetEncodingsExport.files(for: classifier.result))
+            print("wrote \(output): \(summary.quantizedTensors) quantized and \(summary.floatTensors) float tensors, model.safetensors \(InventoryText.byteSize(summary.weightBytes)), graph.json")
+            return
+        }
         let result = try CalibrationResult.read(fromFolder: calibration)
         let summary = try Exporter.export(result, to: output, extraFiles: try AimetEncodingsExport.files(for: result))
         print("wrote \(output): \(summary.quantizedTensors) quantized and \(summary.floatTensors) float tensors, model.safetensors \(InventoryText.byteSize(summary.weightBytes))")

@@ -1,0 +1,35 @@
+import ModelIO
+import QuantCore
+import Runtime
+
+extension ClassifierCalibration.Techniques {
+    /// The graph techniques a recipe names, for an image classifier at `model` (named in errors).
+    /// AdaRound on convolutions is not available yet and is rejected with a reason.
+    public init(_ techniques: [QuantizationTechnique], model: String) throws {
+        self.init()
+        for technique in techniques {
+            switch technique {
+            case .batchNormFolding: foldsBatchNorms = true
+            case .crossLayerEqualization: equalizes = true
+            case .biasCorrection: correctsBias = true
+            case .adaround:
+                throw QuantizationPipelineError.unsupportedTechnique(
+                    technique: technique.rawValue, model: model,
+                    reason: "AdaRound runs on the linear layers of text models; image classifiers take bn-fold, cle and bias-correction")
+            }
+        }
+    }
+}
+
+extension ImageClassifier {
+    /// The images of `directory` as model inputs: each decodable image once (`views` = 1), or
+    /// `views` augmented views of each (crops, scales, flips; deterministic for `seed`). Files
+    /// that fail to decode are named in `warnings`; a folder with none that decode is an error.
+    public func inputs(folder directory: String, views: Int = 1, seed: UInt64 = 0) throws -> (inputs: [NamedTensor], warnings: [String]) {
+        let contents = try ImageFolder.load(directory: directory)
+        let images = ImageSet.photoNames(of: contents.images)
+        let photos = images.keys.sorted()
+        let set = views > 1 ? ImageSet.augmented(photos: photos, itemsPerPhoto: views, seed: seed) : ImageSet.unaugmented(photos: photos)
+        return (try inputs(for: set, images: images), contents.warnings)
+    }
+}
