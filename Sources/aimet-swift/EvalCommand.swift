@@ -19,8 +19,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "The built-in architecture of a reference state dict: \(BuiltInArchitecture.names.joined(separator: ", ")).")
     var arch: String?
 
-    @Option(name: .long, help: "The candidate model folder (compressed or fp32).")
-    var candidate: String
+    @Option(name: .long, help: "The candidate model folder (compressed or fp32); with --images it may be repeated to put several candidates side by side in one report.")
+    var candidate: [String]
 
     @Option(name: .long, help: "Held-out inputs, one per line (Calibration/text/heldout.txt).")
     var input: String?
@@ -45,6 +45,9 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("give exactly one of --input (text models) and --images (image classifiers)")
         }
         if views < 1 { throw ValidationError("--views must be at least 1, got \(views)") }
+        if candidate.isEmpty || (images == nil && candidate.count != 1) {
+            throw ValidationError("give one --candidate (several only with --images)")
+        }
     }
 
     func run() throws {
@@ -59,6 +62,7 @@ struct EvalCommand: ParsableCommand {
         guard let input else { return }
         var inputs = try TextFile.lines(atPath: input)
         if let numSamples { inputs = Array(inputs.prefix(numSamples)) }
+        let candidate = self.candidate[0]
         let referenceModel = try ModelLoader.embeddingModel(folder: reference)
         let candidateModel = try ModelLoader.embeddingModel(folder: candidate)
         var options = Evaluator.Options()
@@ -73,15 +77,17 @@ struct EvalCommand: ParsableCommand {
 
     func evaluateClassifier(images: String) throws -> ClassificationReport {
         let referenceModel = try ImageClassifier.load(path: reference, architecture: arch)
-        let candidateModel = try ImageClassifier.load(path: candidate, architecture: nil)
         var (inputs, warnings) = try referenceModel.inputs(folder: images, views: views)
         if let numSamples { inputs = Array(inputs.prefix(numSamples)) }
         for warning in warnings { printError("warning: \(warning)") }
-        let candidateRunner = ClassifierEvaluation.Runner(candidateModel, activationEncodings: try ClassifierExport.activationEncodings(of: candidate))
-        let notes = try ModelLoader.notes(folder: candidate) + warnings
-        return try ClassifierEvaluation.evaluate(
-            reference: ClassifierEvaluation.Runner(referenceModel),
-            candidates: [(label: URL(fileURLWithPath: candidate).lastPathComponent, runner: candidateRunner, notes: notes)],
-            inputs: inputs, inputDescription: "\(images), \(views) view(s) per image", timingRuns: noSpeed ? 0 : 5)
+        let candidates = try candidate.map { path in
+            let model = try ImageClassifier.load(path: path, architecture: nil)
+            let runner = ClassifierEvaluation.Runner(model, activationEncodings: try ClassifierExport.activationEncodings(of: path))
+            let notes = try ModelLoader.notes(folder: path) + ClassifierExport.calibrationNotes(of: path)
+            return (label: URL(fileURLWithPath: path).lastPathComponent, runner: runner, notes: notes)
+        }
+        return try ClassifierEvaluation.evaluate(reference: ClassifierEvaluation.Runner(referenceModel), candidates: candidates,
+                                                 inputs: inputs, inputDescription: "\(images), \(views) view(s) per image",
+                                                 timingRuns: noSpeed ? 0 : 5)
     }
 }

@@ -25,6 +25,9 @@ public enum ClassifierExport {
         let planned = Set(result.weightEncodings.keys), written = Set(records.map(\.name))
         if let first = planned.subtracting(written).sorted().first { throw QuantizationPipelineError.missingWeight(tensor: first) }
         var files = extraFiles
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted]
+        files[calibrationNotesFileName] = Array(try encoder.encode(result.notes))
         for (name, bytes) in try ClassifierFiles.describing(graph: calibration.graph, input: calibration.classifierInput,
                                                             preprocessing: calibration.preprocessingName, source: result.modelPath) {
             files[name] = bytes
@@ -34,6 +37,21 @@ public enum ClassifierExport {
             activationEncodings: try Exporter.activationJSON(result.activationEncodings), extraFiles: files)
         try CompressedModelWriter.write(contents, copyingFrom: nil, to: output)
         return Exporter.Summary(quantizedTensors: records.count, floatTensors: floats.count, weightBytes: Evaluator.weightBytes(in: output))
+    }
+
+    /// What calibration said (techniques applied, layers skipped and why), kept beside the model.
+    public static let calibrationNotesFileName = "calibration-notes.json"
+
+    /// The calibration notes of an exported classifier folder (empty when there are none).
+    public static func calibrationNotes(of path: String) throws -> [String] {
+        let notesPath = URL(fileURLWithPath: path).appendingPathComponent(calibrationNotesFileName).path
+        guard FileManager.default.fileExists(atPath: notesPath) else { return [] }
+        let file = try MappedFile(path: notesPath)
+        do {
+            return try JSONDecoder().decode([String].self, from: Data(file.bytes))
+        } catch {
+            throw QuantizationPipelineError.invalidModel(path: notesPath, reason: "not a JSON list of strings: \(error)")
+        }
     }
 
     /// The activation encodings a compressed classifier folder carries (empty for fp32 models).
