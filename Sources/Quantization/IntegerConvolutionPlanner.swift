@@ -116,8 +116,12 @@ public enum IntegerConvolutionPlanner {
                                                           granularity: .perChannel, scales: scales, zeroPoints: zeroPoints ?? [],
                                                           name: record.name))
         default:
-            // Packed along the flattened depth, not the stored last axis.
-            let packed = try Int4Packing.pack(record.values, shape: [columns, depth], signed: record.symmetric)
+            // Packed along the flattened depth, not the stored last axis; an odd depth gets a
+            // zero nibble at the end of each row, which the kernel never reads.
+            let paddedDepth = depth + depth % 2
+            let values = depth % 2 == 0 ? record.values
+                : (0..<columns).flatMap { Array(record.values[($0 * depth)..<(($0 + 1) * depth)]) + [0] }
+            let packed = try Int4Packing.pack(values, shape: [columns, paddedDepth], signed: record.symmetric)
             return .weightOnly(try PackedWeightOnlyMatrix(int4Packed: packed, columns: columns, depth: depth, granularity: .perChannel,
                                                           scales: scales, zeroPoints: zeroPoints, name: record.name))
         }

@@ -81,14 +81,22 @@ import Testing
         #expect(difference <= Self.logitTolerance)
     }
 
-    @Test func syntheticW4WeightOnlyRunsOnIntegerKernelsLikeItsQuantSim() throws {
-        let root = Self.folder("w4")
+    /// Float activations: every quantized layer on a weight-only kernel. The compressed format
+    /// packs 4-bit weights along the stored last axis, which must be even, so at 4 bits the
+    /// stem (3 input channels) and the depthwise convolutions (1) keep float weights.
+    @Test(arguments: [8, 4])
+    func syntheticWeightOnlyRunsOnIntegerKernelsLikeItsQuantSim(bits: Int) throws {
+        let root = Self.folder("w\(bits)")
         defer { try? FileManager.default.removeItem(at: root) }
-        let model = try Self.exportSynthetic(try Self.recipe(bits: 4, activations: .float), to: root.path)
+        var recipe = try Self.recipe(bits: bits, activations: .float)
+        if bits == 4 { recipe.keepWeightsFloat = ["stem.**", "**depthwise**"] }
+        let model = try Self.exportSynthetic(recipe, to: root.path)
         let (quantSim, integer, plan, _) = try Self.compare(folder: root.path, inputs: Self.inputs(model.evaluation))
-        #expect(Set(plan.convolutions.values.map(\.kernelName)) == ["w4 weight-only im2col", "int8 weight-only depthwise"], "\(plan.notes)")
+        let expected: Set<String> = bits == 4 ? ["w4 weight-only im2col"] : ["w8 weight-only im2col", "int8 weight-only depthwise"]
+        #expect(Set(plan.convolutions.values.map(\.kernelName)) == expected, "\(plan.notes)")
+        #expect(plan.convolutions.count == (bits == 4 ? 6 : 10))
         let difference = Self.relativeDifference(quantSim, integer)
-        print("synthetic W4 weight-only: max |Δlogit| / max |logit| = \(difference)")
+        print("synthetic W\(bits) weight-only: max |Δlogit| / max |logit| = \(difference)")
         // No activation quantizers: only fp32 summation order differs.
         #expect(difference <= 1e-4)
     }

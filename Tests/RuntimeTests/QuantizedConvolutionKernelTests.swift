@@ -115,7 +115,13 @@ struct QuantizedConvolutionKernelTests {
                                    activationScale: activationScale, zeroPoint: zeroPoint))
         }
         if bits == 4 {
-            let packed = try Int4Packing.pack(operands.weights.map { Int32($0) }, shape: [testCase.outputs, depth], signed: true)
+            // Rows of ⌈depth / 2⌉ bytes: an odd depth gets a zero nibble at the end of each row.
+            let paddedDepth = depth + depth % 2
+            let values: [Int32] = (0..<testCase.outputs).flatMap { row -> [Int32] in
+                let weights: [Int32] = operands.weights[(row * depth)..<((row + 1) * depth)].map { Int32($0) }
+                return depth % 2 == 0 ? weights : weights + [0]
+            }
+            let packed = try Int4Packing.pack(values, shape: [testCase.outputs, paddedDepth], signed: true)
             return .dense(.weightOnly(try PackedWeightOnlyMatrix(int4Packed: packed, columns: testCase.outputs, depth: depth,
                                                                  granularity: .perChannel, scales: operands.scales)))
         }
