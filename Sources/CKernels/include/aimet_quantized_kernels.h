@@ -115,6 +115,43 @@ void aimet_wo_gemm_portable(int bits, size_t m, size_t n, size_t k, size_t block
                             const uint8_t *packed, const float *packed_scales, const float *packed_zero_points,
                             const float *bias, float *c, size_t ldc);
 
+// MARK: Depthwise convolution on int8 weights (NHWC activations)
+//
+// Output channel c reads input channel c / multiplier. Weights are transposed to
+// [kernel_height·kernel_width, output_channels] int8 (symmetric, per output channel). Taps
+// that fall on padding contribute nothing. A call computes output rows
+// [row_begin, row_end) of batch·output_height rows; taps are summed in (row, column) order.
+
+/// The geometry of a depthwise convolution.
+typedef struct {
+    size_t batch, input_height, input_width, input_channels;
+    size_t output_height, output_width, output_channels, multiplier;
+    size_t kernel_height, kernel_width, stride_height, stride_width, dilation_height, dilation_width;
+    ptrdiff_t pad_top, pad_left;
+} aimet_depthwise_geometry;
+
+/// Integer depthwise: uint8 codes `input` (zero point `zero_point`), exact int32
+/// acc[c] = Σ_taps (a − zero_point)·w, then out[c] = fma((float)acc[c], scales[c], bias[c])
+/// with `scales` the products activation scale · weight scale, fake-quantized on
+/// `output_grid` when it is not NULL. AVX2 and portable paths are bit-identical.
+void aimet_depthwise_w8a8_f32(const aimet_depthwise_geometry *geometry, size_t row_begin, size_t row_end,
+                              const uint8_t *input, int32_t zero_point, const int8_t *weights, const float *scales,
+                              const float *bias, const aimet_w8a8_output_grid *output_grid, float *output);
+void aimet_depthwise_w8a8_f32_portable(const aimet_depthwise_geometry *geometry, size_t row_begin, size_t row_end,
+                                       const uint8_t *input, int32_t zero_point, const int8_t *weights,
+                                       const float *scales, const float *bias,
+                                       const aimet_w8a8_output_grid *output_grid, float *output);
+
+/// Weight-only depthwise on float `input`: acc[c] = Σ_taps fma(x, (float)w, acc) from 0, then
+/// out[c] = fma(acc[c], scales[c], bias[c]) with `scales` the weight scales. AVX2 and portable
+/// paths are bit-identical.
+void aimet_depthwise_wo_f32(const aimet_depthwise_geometry *geometry, size_t row_begin, size_t row_end,
+                            const float *input, const int8_t *weights, const float *scales, const float *bias,
+                            float *output);
+void aimet_depthwise_wo_f32_portable(const aimet_depthwise_geometry *geometry, size_t row_begin, size_t row_end,
+                                     const float *input, const int8_t *weights, const float *scales,
+                                     const float *bias, float *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,5 @@
 import Dispatch
+import ModelIO
 import ModelGraph
 import QuantCore
 import Reporting
@@ -21,6 +22,28 @@ public enum ClassifierEvaluation {
             self.classifier = classifier
             executor = GraphExecutor(graph: classifier.graph, threads: threads)
             tap = activationEncodings.isEmpty ? nil : ActivationQuantizationTap(encodings: activationEncodings)
+        }
+
+        /// Runs the compressed classifier in `folder` (written by `ClassifierExport`) on the
+        /// integer kernels `IntegerConvolutionPlanner` chooses from its records and activation
+        /// encodings; the remaining activation quantizers are applied by a tap, and layers
+        /// without an integer kernel run in fp32 on the dequantized weights. An fp32 folder
+        /// runs as is.
+        public init(compressedFolder folder: String, threads: Int = ProcessInfoCores.active) throws {
+            let classifier = try ImageClassifier.load(path: folder, architecture: nil)
+            self.classifier = classifier
+            guard CompressedModel.isCompressed(folder: folder) else {
+                executor = GraphExecutor(graph: classifier.graph, threads: threads)
+                tap = nil
+                return
+            }
+            let encodings = try ClassifierExport.activationEncodings(of: folder)
+            let plan = try IntegerConvolutionPlanner.plan(graph: classifier.graph, model: try CompressedModel(folder: folder),
+                                                          activationEncodings: encodings)
+            executor = GraphExecutor(graph: classifier.graph, threads: threads, quantizedLinears: plan.linears,
+                                     quantizedConvolutions: plan.convolutions)
+            let remaining = plan.tapEncodings(encodings)
+            tap = remaining.isEmpty ? nil : ActivationQuantizationTap(encodings: remaining, threads: threads)
         }
 
         /// Logits of every input, concatenated, and the class count.

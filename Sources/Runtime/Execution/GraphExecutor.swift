@@ -20,17 +20,22 @@ public struct GraphExecutor: Sendable {
     private let packedWeights: [String: PackedMatrix]
     /// Linear layers that run on the integer kernels, by node name.
     public let quantizedLinears: [String: QuantizedLinear]
+    /// Convolutions that run on the integer kernels, by node name.
+    public let quantizedConvolutions: [String: QuantizedConvolution]
     /// Convolution weights prepared for the kernels, by node name (or why they could not be:
     /// reported when the node runs).
     private let preparedConvolutions: [String: Result<PreparedConvolution, any Error>]
 
     /// Prepares `graph` for execution on `threads` threads (default: all cores). Linear
-    /// nodes named in `quantizedLinears` run on the integer kernels; the rest in fp32.
-    public init(graph: Graph, threads: Int = ProcessInfoCores.active, quantizedLinears: [String: QuantizedLinear] = [:]) {
+    /// nodes named in `quantizedLinears` and conv nodes named in `quantizedConvolutions` run
+    /// on the integer kernels; the rest in fp32.
+    public init(graph: Graph, threads: Int = ProcessInfoCores.active, quantizedLinears: [String: QuantizedLinear] = [:],
+                quantizedConvolutions: [String: QuantizedConvolution] = [:]) {
         self.graph = graph
         self.threads = max(1, threads)
         self.lastUses = graph.lastUses()
         self.quantizedLinears = quantizedLinears
+        self.quantizedConvolutions = quantizedConvolutions
         var packed: [String: PackedMatrix] = [:]
         for node in graph.nodes where node.op == .linear && quantizedLinears[node.name] == nil {
             if let weight = node.parameters["weight"], weight.rank == 2 {
@@ -39,7 +44,7 @@ public struct GraphExecutor: Sendable {
         }
         self.packedWeights = packed
         var convolutions: [String: Result<PreparedConvolution, any Error>] = [:]
-        for node in graph.nodes {
+        for node in graph.nodes where quantizedConvolutions[node.name] == nil {
             if case let .conv2d(attributes) = node.op {
                 convolutions[node.name] = Result { try ConvolutionOperations.prepare(node, attributes: attributes) }
             }
@@ -110,6 +115,10 @@ public struct GraphExecutor: Sendable {
             NormalizationKernels.l2Normalize(&result.scalars, rows: result.count / max(width, 1), width: width)
             return result
         case let .conv2d(attributes):
+            if let quantized = quantizedConvolutions[node.name] {
+                return try QuantizedConvolutionOperations.convolution(node, arguments[0], attributes: attributes, quantized: quantized,
+                                                                      threads: threads)
+            }
             guard let prepared = preparedConvolutions[node.name] else {
                 throw RuntimeError.missingParameter(node: node.name, parameter: "weight")
             }
