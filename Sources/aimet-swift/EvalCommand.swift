@@ -81,8 +81,8 @@ struct EvalCommand: ParsableCommand {
         if let numSamples { inputs = Array(inputs.prefix(numSamples)) }
         for warning in warnings { printError("warning: \(warning)") }
         let candidates = try candidate.map { path in
-            let model = try ImageClassifier.load(path: path, architecture: nil)
-            let runner = ClassifierEvaluation.Runner(model, activationEncodings: try ClassifierExport.activationEncodings(of: path))
+            // Compressed classifiers run on the integer kernels (fp32 folders as they are).
+            let runner = try ClassifierEvaluation.Runner(compressedFolder: path)
             let notes = try ModelLoader.notes(folder: path) + ClassifierExport.calibrationNotes(of: path)
             return (label: URL(fileURLWithPath: path).lastPathComponent, runner: runner, notes: notes)
         }
