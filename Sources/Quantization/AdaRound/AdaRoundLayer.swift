@@ -78,7 +78,7 @@ public enum AdaRoundLayer {
                                 parameters: AdaRoundParameters, threads: Int = ProcessInfoCores.active) throws -> AdaRoundLayerResult? {
         guard let grid = AdaRoundGrid(weight: weight, encoding: encoding) else { return nil }
         precondition(data.inputFeatures == grid.inputs && data.outputFeatures == grid.outputs, "data does not fit the weight")
-        aimet_blas_use_single_thread()
+        AdaRoundMath.useSingleThreadedBLAS()
         var state = AdaRoundState(grid: grid, weight: weight.scalars)
         let outputs = grid.outputs, inputs = grid.inputs
         var generator = SeededGenerator(seed: parameters.seed)
@@ -231,8 +231,20 @@ struct AdaRoundState {
                 floor[index] = whole
                 alpha[index] = AdaRoundParameters.initialValue(forFraction: scaled - whole)
             }
-            aimet_adaround_soft_weight(segment.length, &floor[segment.start], segment.scale, segment.low, segment.high,
-                                       &alpha[segment.start], &constants, &soft[segment.start])
+        }
+        // Pointers into the whole buffers: `&array[index]` may hand C a pointer to a temporary
+        // copy of that one element, so reading a run of `length` values from it read whatever
+        // followed on the stack (the cause of results that changed from run to run).
+        floor.withUnsafeBufferPointer { floor in
+            alpha.withUnsafeBufferPointer { alpha in
+                soft.withUnsafeMutableBufferPointer { soft in
+                    for segment in grid.rowSegments.joined() {
+                        aimet_adaround_soft_weight(segment.length, floor.baseAddress! + segment.start, segment.scale, segment.low,
+                                                   segment.high, alpha.baseAddress! + segment.start, &constants,
+                                                   soft.baseAddress! + segment.start)
+                    }
+                }
+            }
         }
     }
 

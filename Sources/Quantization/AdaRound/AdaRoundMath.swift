@@ -7,11 +7,24 @@ enum AdaRoundMath {
     /// Rows per parallel block.
     static let blockRows = 64
 
+    /// OpenBLAS's own threading, switched off before the first product of the process.
+    ///
+    /// OpenBLAS starts with one thread per core, and its multi-threaded `sgemm` splits a product
+    /// differently from the single-threaded one, so elements round differently (measured with
+    /// OpenBLAS 0.3.21: 1977 of the 64×150 elements of a 64×150×40 product differ).
+    /// `aimet_blas_use_single_thread` marks itself done before it has switched, so a second
+    /// caller in that window could run its products multi-threaded. A `static let` initialiser
+    /// runs exactly once and makes every concurrent caller wait until it has finished.
+    private static let singleThreadedBLAS: Void = aimet_blas_use_single_thread()
+
+    /// Ensures OpenBLAS runs single-threaded before any AdaRound product.
+    static func useSingleThreadedBLAS() { singleThreadedBLAS }
+
     /// `output[rows, outputs] = input[rows, inputs] · weight[outputs, inputs]ᵀ`.
     static func multiply(_ input: [Float], rows: Int, _ weight: [Float], outputs: Int, inputs: Int,
                          into output: inout [Float], threads: Int) {
         precondition(input.count == rows * inputs && weight.count == outputs * inputs && output.count == rows * outputs)
-        aimet_blas_use_single_thread()
+        useSingleThreadedBLAS()
         input.withUnsafeBufferPointer { x in
             weight.withUnsafeBufferPointer { w in
                 output.withUnsafeMutableBufferPointer { y in
