@@ -53,6 +53,9 @@ import Testing
                                                        inputs: evaluation, inputDescription: "evaluation split")
         print(report.markdown)
         // Measured (60 held-out inputs): bn-fold 71.7% top-1 / KL 0.338; with CLE + HBA + bias correction 80.0% / 0.145.
+        // The ceiling of the CLE path here: the fp32 model with ReLU6 replaced by ReLU (what CLE
+        // is exact for) agrees with the original fp32 model on only 92.2% top-1 (KL 0.014) of
+        // held-out calibration-photo views (ClassifierProbeTests, CNN_PROBE="relu:relu=1").
         #expect(report.candidates[1].top1 > report.candidates[0].top1)
         #expect(report.candidates[1].meanKLDivergence < report.candidates[0].meanKLDivergence * 0.75)
     }
