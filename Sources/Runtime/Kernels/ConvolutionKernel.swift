@@ -69,7 +69,7 @@ public enum ConvolutionKernel {
                 LinearKernel.apply(input: input, rows: shape.outputPixels, weight: packed, bias: bias, output: output, threads: threads)
                 return
             }
-            let columns = im2col(input, shape: shape, firstChannel: 0, channels: shape.inputChannels, threads: threads)
+            let columns = im2col(input, shape: shape, firstChannel: 0, channels: shape.inputChannels, padding: 0, threads: threads)
             columns.withUnsafeBufferPointer { columns in
                 LinearKernel.apply(input: columns.baseAddress!, rows: shape.outputPixels, weight: packed, bias: bias,
                                    output: output, threads: threads)
@@ -78,7 +78,8 @@ public enum ConvolutionKernel {
             let groupInputs = shape.inputChannels / groups.count, groupOutputs = shape.outputChannels / groups.count
             var groupOutput = [Float](repeating: 0, count: shape.outputPixels * groupOutputs)
             for (group, packed) in groups.enumerated() {
-                let columns = im2col(input, shape: shape, firstChannel: group * groupInputs, channels: groupInputs, threads: threads)
+                let columns = im2col(input, shape: shape, firstChannel: group * groupInputs, channels: groupInputs, padding: 0,
+                                       threads: threads)
                 columns.withUnsafeBufferPointer { columns in
                     groupOutput.withUnsafeMutableBufferPointer { result in
                         LinearKernel.apply(input: columns.baseAddress!, rows: shape.outputPixels, weight: packed,
@@ -100,14 +101,15 @@ public enum ConvolutionKernel {
     }
 
     /// The im2col matrix `[outputPixels, kh·kw·channels]` of the channel slice
-    /// `firstChannel..<firstChannel+channels`, zeros where the window reads padding.
-    static func im2col(_ input: UnsafePointer<Float>, shape: ConvolutionShape, firstChannel: Int, channels: Int,
-                       threads: Int) -> [Float] {
+    /// `firstChannel..<firstChannel+channels`, `padding` where the window reads outside the
+    /// image (0 for floats; the zero-point code for quantized activations).
+    static func im2col<Element>(_ input: UnsafePointer<Element>, shape: ConvolutionShape, firstChannel: Int, channels: Int,
+                                padding: Element, threads: Int) -> [Element] {
         let window = shape.window, placement = shape.placement
         let depth = window.height * window.width * channels
         let outputRows = shape.batch * placement.outputHeight
         let inputBox = UncheckedSendable(input)
-        return [Float](unsafeUninitializedCapacity: shape.outputPixels * depth) { buffer, initialized in
+        return [Element](unsafeUninitializedCapacity: shape.outputPixels * depth) { buffer, initialized in
             let columnsBox = UncheckedSendable(buffer.baseAddress!)
             Parallel.forEachChunk(count: outputRows, chunkSize: rowsPerTask * 4, threads: threads) { rows in
                 for row in rows {
@@ -122,7 +124,7 @@ public enum ConvolutionKernel {
                                     let pixel = (image * shape.inputHeight + inputY) * shape.inputWidth + inputX
                                     destination.update(from: inputBox.value + pixel * shape.inputChannels + firstChannel, count: channels)
                                 } else {
-                                    destination.update(repeating: 0, count: channels)
+                                    destination.update(repeating: padding, count: channels)
                                 }
                                 destination += channels
                             }

@@ -98,7 +98,8 @@ public enum QuantizedConvolutionKernel {
             let codes = quantize(input, count: shape.batch * shape.inputHeight * shape.inputWidth * shape.inputChannels,
                                  scale: scale, zeroPoint: zeroPoint, threads: threads)
             let columns = codes.withUnsafeBufferPointer {
-                im2col($0.baseAddress!, shape: shape, padding: UInt8(clamping: zeroPoint), threads: threads)
+                ConvolutionKernel.im2col($0.baseAddress!, shape: shape, firstChannel: 0, channels: shape.inputChannels,
+                                         padding: UInt8(clamping: zeroPoint), threads: threads)
             }
             columns.withUnsafeBufferPointer {
                 QuantizedLinearKernel.applyW8A8(input: $0.baseAddress!, rows: rows, activationScale: scale, zeroPoint: zeroPoint,
@@ -112,7 +113,7 @@ public enum QuantizedConvolutionKernel {
                 QuantizedLinearKernel.applyWeightOnly(input: input, rows: rows, weight: matrix, bias: bias, output: output, threads: threads)
                 return
             }
-            let columns = ConvolutionKernel.im2col(input, shape: shape, firstChannel: 0, channels: shape.inputChannels, threads: threads)
+            let columns = ConvolutionKernel.im2col(input, shape: shape, firstChannel: 0, channels: shape.inputChannels, padding: 0, threads: threads)
             columns.withUnsafeBufferPointer {
                 QuantizedLinearKernel.applyWeightOnly(input: $0.baseAddress!, rows: rows, weight: matrix, bias: bias,
                                                       output: output, threads: threads)
@@ -178,40 +179,6 @@ public enum QuantizedConvolutionKernel {
             QuantizedLinearKernel.quantizeActivations(input, count: count, scale: scale, zeroPoint: zeroPoint,
                                                       output: buffer.baseAddress!, threads: threads)
             initialized = count
-        }
-    }
-
-    /// The uint8 im2col matrix `[outputPixels, kh·kw·in]` of codes, `padding` where the
-    /// window reads outside the image.
-    static func im2col(_ input: UnsafePointer<UInt8>, shape: ConvolutionShape, padding: UInt8, threads: Int) -> [UInt8] {
-        let window = shape.window, placement = shape.placement, channels = shape.inputChannels
-        let depth = window.height * window.width * channels
-        let outputRows = shape.batch * placement.outputHeight
-        let inputBox = UncheckedSendable(input)
-        return [UInt8](unsafeUninitializedCapacity: shape.outputPixels * depth) { buffer, initialized in
-            let columnsBox = UncheckedSendable(buffer.baseAddress!)
-            Parallel.forEachChunk(count: outputRows, chunkSize: ConvolutionKernel.rowsPerTask * 4, threads: threads) { rows in
-                for row in rows {
-                    let image = row / placement.outputHeight, outputY = row % placement.outputHeight
-                    for outputX in 0..<placement.outputWidth {
-                        var destination = columnsBox.value + (row * placement.outputWidth + outputX) * depth
-                        for kernelY in 0..<window.height {
-                            let inputY = outputY * window.strideHeight - placement.padTop + kernelY * window.dilationHeight
-                            for kernelX in 0..<window.width {
-                                let inputX = outputX * window.strideWidth - placement.padLeft + kernelX * window.dilationWidth
-                                if inputY >= 0, inputY < shape.inputHeight, inputX >= 0, inputX < shape.inputWidth {
-                                    let pixel = (image * shape.inputHeight + inputY) * shape.inputWidth + inputX
-                                    destination.update(from: inputBox.value + pixel * channels, count: channels)
-                                } else {
-                                    destination.update(repeating: padding, count: channels)
-                                }
-                                destination += channels
-                            }
-                        }
-                    }
-                }
-            }
-            initialized = shape.outputPixels * depth
         }
     }
 }
