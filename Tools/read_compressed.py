@@ -5,6 +5,7 @@ The format is a public contract (see the README and the design doc); this script
 from the documentation alone and dequantizes every tensor: x = (q - zero_point) * scale.
   T.qdata       I8 (8-bit symmetric), U8 (8-bit asymmetric, or two 4-bit values a byte,
                 the even column in the low nibble, signed two's complement when symmetric),
+                I8 also for 4-bit values whose last axis is odd (one value a byte),
                 I16/I32 (16-bit)
   T.scale       F32, shape [] / [rows] / [rows, cols / block]
   T.zero_point  I32, same shape as T.scale, only when asymmetric
@@ -49,7 +50,7 @@ def dequantize(handle, name: str, bits: int) -> np.ndarray:
     scale = handle.get_tensor(name + ".scale").astype(np.float32)
     keys = set(handle.keys())
     zero = handle.get_tensor(name + ".zero_point").astype(np.int32) if name + ".zero_point" in keys else None
-    if bits == 4:
+    if bits == 4 and data.dtype == np.uint8:
         values = unpack_int4(data, signed=zero is None)
     else:
         values = data.astype(np.int32)

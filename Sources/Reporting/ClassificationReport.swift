@@ -20,9 +20,15 @@ public struct ClassificationReport: Sendable, Equatable, Codable {
         /// Median milliseconds per image at batch 1, measured alternately with the reference.
         public var latencyMilliseconds: Double?
         public var notes: [String]
+        /// Top-1 agreement over the inputs on which the reference is decided (top logit ≥ 1
+        /// above the runner-up), and how many those are; nil in reports written before.
+        public var decidedTop1: Double?
+        public var decidedCount: Int?
 
         public init(label: String, candidatePath: String, top1: Double, top5: Double, meanKLDivergence: Double,
-                    latencyMilliseconds: Double?, notes: [String]) {
+                    latencyMilliseconds: Double?, notes: [String], decidedTop1: Double? = nil, decidedCount: Int? = nil) {
+            self.decidedTop1 = decidedTop1
+            self.decidedCount = decidedCount
             self.label = label
             self.candidatePath = candidatePath
             self.top1 = top1
@@ -40,6 +46,8 @@ public struct ClassificationReport: Sendable, Equatable, Codable {
             case meanKLDivergence = "mean_kl_divergence"
             case latencyMilliseconds = "latency_ms"
             case notes
+            case decidedTop1 = "decided_top1_agreement"
+            case decidedCount = "decided_input_count"
         }
     }
 
@@ -97,15 +105,27 @@ public struct ClassificationReport: Sendable, Equatable, Codable {
         func milliseconds(_ value: Double?) -> String { value.map { String(format: "%.1f ms", $0) } ?? "—" }
         var lines = ["# Classification agreement", "",
                      "Reference `\(referencePath)`, \(inputCount) inputs (\(inputs)); reference latency \(milliseconds(referenceLatencyMilliseconds)) at batch 1.", "",
-                     "| candidate | top-1 agreement | top-5 agreement | mean KL | latency (batch 1) |",
-                     "|---|---|---|---|---|"]
+                     "| candidate | top-1 agreement | top-5 agreement | mean KL | top-1 on decided inputs | latency (batch 1) |",
+                     "|---|---|---|---|---|---|"]
         for candidate in candidates {
+            let decided = candidate.decidedTop1.map { "\(percent($0)) of \(candidate.decidedCount ?? 0)" } ?? "—"
             lines.append("| \(candidate.label) | \(percent(candidate.top1)) | \(percent(candidate.top5)) | "
-                         + String(format: "%.4f", candidate.meanKLDivergence) + " | \(milliseconds(candidate.latencyMilliseconds)) |")
+                         + String(format: "%.4f", candidate.meanKLDivergence) + " | \(decided) | \(milliseconds(candidate.latencyMilliseconds)) |")
         }
+        lines += ["", "Decided inputs: those on which the reference's top logit is at least 1 above its runner-up; "
+                  + "on the others the reference itself is undecided and any perturbation may flip its top class."]
         for candidate in candidates where !candidate.notes.isEmpty {
-            lines += ["", "## \(candidate.label)", ""] + candidate.notes.map { "- \($0)" }
+            lines += ["", "## \(candidate.label)", ""] + Self.condensed(candidate.notes).map { "- \($0)" }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Notes for reading: the one-line-per-layer supergroup notes become a count (the JSON
+    /// keeps every line).
+    static func condensed(_ notes: [String]) -> [String] {
+        let supergroups = notes.filter { $0.contains(": one supergroup") }
+        guard !supergroups.isEmpty else { return notes }
+        return notes.filter { !$0.contains(": one supergroup") }
+            + ["\(supergroups.count) supergroups (a layer and the activation or batch norm after it share one quantizer); listed in the JSON report"]
     }
 }

@@ -40,6 +40,28 @@ struct VisionAgreementTests {
         #expect(result.meanKLDivergence > 0)
     }
 
+    @Test("decided inputs: the reference's top logit at least 1 above the runner-up")
+    func decidedInputs() throws {
+        let reference: [Float] = [
+            3, 1, 0,      // margin 2: decided
+            2, 1.5, 0,    // margin 0.5: undecided
+            1, 0, -1,     // margin exactly 1: decided
+            0, 0, 0,      // a tie: undecided
+        ]
+        let candidate: [Float] = [
+            0, 1, 0,      // disagrees on a decided input
+            0, 2, 0,      // disagrees on an undecided one
+            1, 0, 0,      // agrees
+            0, 0, 1,      // disagrees, undecided
+        ]
+        let result = try ClassificationAgreement.measure(referenceLogits: reference, candidateLogits: candidate, classes: 3)
+        #expect(result.decidedCount == 2)
+        #expect(result.decidedTop1Agreement == 0.5)
+        #expect(result.top1Agreement == 0.25)
+        let none = try ClassificationAgreement.measure(referenceLogits: [0, 0], candidateLogits: [1, 0], classes: 2)
+        #expect(none.decidedCount == 0 && none.decidedTop1Agreement == 1)
+    }
+
     @Test("identical logits agree fully with zero divergence")
     func identical() throws {
         let logits: [Float] = (0..<40).map { Float(($0 * 7) % 11) }

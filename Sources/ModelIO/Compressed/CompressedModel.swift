@@ -94,7 +94,9 @@ public final class CompressedModel: Sendable {
             bits = 4
             values = try store.withRawBytes(named: name + ".qdata") { try Int4Packing.unpack(Array($0), shape: shape, signed: symmetric) }
         case .int8:
-            bits = 8
+            // 4-bit tensors with an odd last axis are stored one value a byte (the record
+            // checks that every value lies on the 4-bit grid).
+            bits = self.bits[name] == 4 ? 4 : 8
             values = try store.withRawBytes(named: name + ".qdata") { $0.map { Int32(Int8(bitPattern: $0)) } }
         case .uint8:
             bits = 8

@@ -98,7 +98,9 @@ public enum CompressedModelWriter {
         switch (record.bits, record.symmetric) {
         case (4, _):
             guard let last = record.shape.last, last % 2 == 0 else {
-                throw ModelIOError.invalidTensor(tensor: record.name, reason: "4-bit packing needs an even last dimension, shape \(record.shape)")
+                // An odd last axis (depthwise kernels, a 3-channel stem) cannot pair its
+                // columns: one value a byte, as I8 (−8…7 or 0…15), under tensor_bits 4.
+                return (.int8, record.shape, record.values.map { UInt8(bitPattern: Int8($0)) })
             }
             let packed = try Int4Packing.pack(record.values, shape: record.shape, signed: record.symmetric)
             return (.uint8, Array(record.shape.dropLast()) + [last / 2], packed)

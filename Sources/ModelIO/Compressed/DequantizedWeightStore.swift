@@ -15,7 +15,8 @@ final class DequantizedWeightStore: WeightStore, @unchecked Sendable {
             if info.name.hasSuffix(".qdata") {
                 let base = String(info.name.dropLast(".qdata".count))
                 var shape = info.shape
-                if model.bits[base] == 4, let last = shape.last { shape[shape.count - 1] = last * 2 }
+                // Packed 4-bit (U8) halves the last axis; 4-bit stored one a byte (I8) does not.
+                if model.bits[base] == 4, info.dtype == .uint8, let last = shape.last { shape[shape.count - 1] = last * 2 }
                 infos.append(TensorInfo(name: base, dtype: .float32, shape: shape))
             } else if model.floatNames.contains(info.name) {
                 infos.append(info)

@@ -46,6 +46,9 @@ extension WeightStore {
         let scalars = try withRawBytes(named: name) { buffer in
             try ElementConversion.floats(from: buffer, dtype: info.dtype, tensor: name, path: path)
         }
+        guard scalars.count == Tensor.elementCount(of: info.shape) else {
+            throw ModelIOError.invalidTensor(tensor: name, reason: "shape \(info.shape) needs \(Tensor.elementCount(of: info.shape)) values, the data holds \(scalars.count)")
+        }
         return Tensor(shape: info.shape, scalars: scalars)
     }
 

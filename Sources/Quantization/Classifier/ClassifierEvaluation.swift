@@ -93,7 +93,8 @@ public enum ClassifierEvaluation {
             agreements.append(ClassificationReport.Agreement(
                 label: candidate.label, candidatePath: candidate.runner.classifier.path, top1: agreement.top1Agreement,
                 top5: agreement.top5Agreement, meanKLDivergence: agreement.meanKLDivergence,
-                latencyMilliseconds: median(latencies[index + 1]), notes: candidate.notes))
+                latencyMilliseconds: median(latencies[index + 1]), notes: candidate.notes,
+                decidedTop1: agreement.decidedTop1Agreement, decidedCount: agreement.decidedCount))
         }
         return ClassificationReport(referencePath: reference.classifier.path, inputs: inputDescription, inputCount: inputs.count,
                                     referenceLatencyMilliseconds: median(latencies[0]), candidates: agreements)
