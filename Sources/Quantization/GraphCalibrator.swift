@@ -20,12 +20,17 @@ public enum GraphCalibrator {
         public var activationEncodings: [String: Encoding]
         /// Supergroups, promotions and other facts for the report.
         public var notes: [String]
+        /// Activation quantizers moved to 16 bits by the sensitivity analysis, most sensitive first.
+        public var promoted: [String] = []
     }
 
     /// Calibrates `graph` under `recipe` on `feeds`.
-    /// - Parameter source: names the calibration set in errors (a folder or file path).
+    /// - Parameters:
+    ///   - source: names the calibration set in errors (a folder or file path).
+    ///   - promoting: the quantizers to move to 16 bits, when an earlier calibration of the
+    ///     same graph has already analysed them (skips the analysis); nil analyses.
     public static func calibrate(graph: Graph, feeds: [[String: Tensor]], recipe: QuantizationRecipe, source: String,
-                                 threads: Int = ProcessInfoCores.active,
+                                 threads: Int = ProcessInfoCores.active, promoting: [String]? = nil,
                                  progress: Calibrator.Progress? = nil) throws -> Outcome {
         guard !feeds.isEmpty else { throw QuantizationPipelineError.emptyCalibrationSet(path: source) }
         let plan = try QuantizationPlan(graph: graph, recipe: recipe)
@@ -49,10 +54,15 @@ public enum GraphCalibrator {
             activationEncodings[target.node] = try observer.encoding(scheme: target.scheme, estimator: target.estimator)
         }
         if let threshold = recipe.sixteenBitThreshold, activationEncodings.values.contains(where: { $0.scheme.bits == 8 }) {
-            let probes = Array(feeds.prefix(recipe.sensitivityProbes))
-            let losses = try outputLosses(executor: executor, encodings: activationEncodings, probes: probes)
-            let promoted = losses.filter { $0.value > threshold }
-                .sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map(\.key)
+            let promoted: [String]
+            if let promoting {
+                promoted = promoting
+            } else {
+                let probes = Array(feeds.prefix(recipe.sensitivityProbes))
+                let losses = try outputLosses(executor: executor, encodings: activationEncodings, probes: probes)
+                promoted = losses.filter { $0.value > threshold }
+                    .sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map(\.key)
+            }
             for node in promoted {
                 guard let target = plan.activations.first(where: { $0.node == node }),
                       let observer = statistics.observers[node] else { continue }
@@ -63,6 +73,8 @@ public enum GraphCalibrator {
                 notes.append("\(promoted.count) activation quantizers moved to 16 bits (alone each cost more than \(threshold) in cosine): "
                              + promoted.joined(separator: ", "))
             }
+            return Outcome(plan: plan, weightEncodings: weightEncodings, activationEncodings: activationEncodings, notes: notes,
+                           promoted: promoted)
         }
         return Outcome(plan: plan, weightEncodings: weightEncodings, activationEncodings: activationEncodings, notes: notes)
     }

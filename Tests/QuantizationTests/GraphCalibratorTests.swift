@@ -69,6 +69,23 @@ func smallConvolutionalGraph(seed: UInt64) throws -> Graph {
         }
     }
 
+    @Test func aGivenPromotionListReplacesTheSensitivityAnalysis() throws {
+        let graph = try smallConvolutionalGraph(seed: 2)
+        var recipe = QuantizationRecipe(weights: try QuantScheme(bits: 8, symmetry: .symmetric, granularity: .perChannel(axis: 0)), activations: .int8)
+        recipe.sixteenBitThreshold = 0
+        let calibration = feeds(6, seed: 3)
+        // Threshold 0: every quantizer that costs anything is promoted by the analysis.
+        let analysed = try GraphCalibrator.calibrate(graph: graph, feeds: calibration, recipe: recipe, source: "synthetic", threads: 2)
+        #expect(!analysed.promoted.isEmpty)
+        let reused = try GraphCalibrator.calibrate(graph: graph, feeds: calibration, recipe: recipe, source: "synthetic", threads: 2,
+                                                   promoting: analysed.promoted)
+        #expect(reused.activationEncodings == analysed.activationEncodings && reused.promoted == analysed.promoted)
+        let chosen = try GraphCalibrator.calibrate(graph: graph, feeds: calibration, recipe: recipe, source: "synthetic", threads: 2,
+                                                   promoting: ["fc"])
+        #expect(chosen.promoted == ["fc"])
+        #expect(chosen.activationEncodings.filter { $0.value.scheme.bits == 16 }.map(\.key) == ["fc"])
+    }
+
     @Test func anEmptyCalibrationSetIsAnError() throws {
         #expect(throws: QuantizationPipelineError.emptyCalibrationSet(path: "images/")) {
             _ = try GraphCalibrator.calibrate(graph: try smallConvolutionalGraph(seed: 5), feeds: [], recipe: QuantizationRecipe(weights: try QuantScheme(bits: 8, symmetry: .symmetric, granularity: .perTensor)),

@@ -67,8 +67,10 @@ public struct ClassifierCalibration: Sendable {
                                                                  runner: BiasCorrection.runner(inputs: feeds, threads: threads))
             graph = corrected
             notes += report.lines
-            // Corrected biases move the activation ranges a little: calibrate them again.
-            outcome = try GraphCalibrator.calibrate(graph: graph, feeds: feeds, recipe: recipe, source: source, threads: threads)
+            // Corrected biases move the activation ranges a little: calibrate them again (the
+            // sensitivity analysis, if any, stands: bias correction made the model closer).
+            outcome = try GraphCalibrator.calibrate(graph: graph, feeds: feeds, recipe: recipe, source: source, threads: threads,
+                                                    promoting: outcome.promoted)
         }
         let result = CalibrationResult(modelPath: classifier.path, sourceSHA256: try SHA256.hexDigest(ofFile: classifier.weightsPath),
                                        recipe: recipe, weightEncodings: outcome.weightEncodings,
