@@ -3,7 +3,7 @@ import CKernels
 /// How a linear layer of a compressed model runs on the integer kernels.
 public enum QuantizedLinear: Sendable {
     /// Float activations times int8/int4 weights dequantised in the kernel's inner loop
-    /// (W8A16, W4A16, weight-only models).
+    /// (weight-only models, 4-bit weights, inputs without a per-tensor integer grid).
     case weightOnly(PackedWeightOnlyMatrix)
     /// int8 activations (quantized on entry with the producer's 8-bit encoding) times int8
     /// weights, int32 accumulation, requantised to float in the same pass (W8A8); the output
