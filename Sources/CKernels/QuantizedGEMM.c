@@ -15,7 +15,8 @@
 // from float activations quantized in the same pass), so the micro-kernel broadcasts 4 bytes
 // of each straight from them. The micro-kernel keeps ROWS × 16 int32 accumulators in
 // registers over the whole depth; its epilogue adds the correction, converts, scales, adds
-// the bias and, when an output grid is given, fake-quantizes, then stores.
+// the bias and, when an output grid is given, fake-quantizes, then stores (the float part is
+// QuantizedEpilogue.h, shared with the W8A16 kernel in QuantizedGEMM16.c).
 #include "QuantizedEpilogue.h"
 #include <math.h>
 #include <stdlib.h>
