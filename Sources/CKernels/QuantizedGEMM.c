@@ -15,8 +15,9 @@
 // from float activations quantized in the same pass), so the micro-kernel broadcasts 4 bytes
 // of each straight from them. The micro-kernel keeps ROWS × 16 int32 accumulators in
 // registers over the whole depth; its epilogue adds the correction, converts, scales, adds
-// the bias and, when an output grid is given, fake-quantizes, then stores.
-#include "aimet_quantized_kernels.h"
+// the bias and, when an output grid is given, fake-quantizes, then stores (the float part is
+// QuantizedEpilogue.h, shared with the W8A16 kernel in QuantizedGEMM16.c).
+#include "QuantizedEpilogue.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,7 @@
 #include <immintrin.h>
 #endif
 
-enum { PANEL = 16, GROUP = 4, ROWS = 5, ROW_CHUNK = 60 };
-
-// x + 1.5·2²³ − 1.5·2²³ rounds half to even for |x| < 2²², exactly as QuantCore's
-// Quantizer.roundHalfToEven does (including the sign of zero it produces).
-static const float rounding_magic = 12582912.0f;
+enum { PANEL = AIMET_EPILOGUE_PANEL, GROUP = 4, ROWS = 5, ROW_CHUNK = 60 };
 
 // MARK: Activation quantizer
 
@@ -127,30 +124,21 @@ typedef struct {
     size_t ldc;
 } epilogue;
 
-static inline float grid_value(float value, const aimet_w8a8_output_grid *grid) {
-    float scaled = value / grid->scale;
-    scaled = scaled == scaled ? scaled : 0.0f;
-    scaled = scaled < grid->low ? grid->low : scaled;
-    scaled = scaled > grid->high ? grid->high : scaled;
-    return ((scaled + rounding_magic) - rounding_magic) * grid->scale;
-}
-
 static inline float float_output(int32_t sum, const epilogue *e, size_t column) {
-    float value = fmaf((float)sum, e->activation_scale * e->weight_scales[column], e->bias ? e->bias[column] : 0.0f);
-    return e->grid ? grid_value(value, e->grid) : value;
+    return aimet_epilogue_value((float)sum, e->activation_scale, e->weight_scales, e->bias, e->grid, column);
 }
 
 // MARK: Fake quantization on a per-tensor grid
 
 void aimet_fake_quantize_f32_portable(float *values, size_t count, const aimet_w8a8_output_grid *grid) {
-    for (size_t index = 0; index < count; index++) values[index] = grid_value(values[index], grid);
+    for (size_t index = 0; index < count; index++) values[index] = aimet_grid_value(values[index], grid);
 }
 
 #if AIMET_X86
 __attribute__((target("avx2,fma")))
 static void fake_quantize_avx2(float *values, size_t count, const aimet_w8a8_output_grid *grid) {
     const __m256 scale = _mm256_set1_ps(grid->scale), low = _mm256_set1_ps(grid->low), high = _mm256_set1_ps(grid->high);
-    const __m256 magic = _mm256_set1_ps(rounding_magic);
+    const __m256 magic = _mm256_set1_ps(aimet_rounding_magic);
     size_t index = 0;
     for (; index + 8 <= count; index += 8) {
         __m256 scaled = _mm256_div_ps(_mm256_loadu_ps(values + index), scale);
@@ -158,7 +146,7 @@ static void fake_quantize_avx2(float *values, size_t count, const aimet_w8a8_out
         scaled = _mm256_min_ps(_mm256_max_ps(scaled, low), high);
         _mm256_storeu_ps(values + index, _mm256_mul_ps(_mm256_sub_ps(_mm256_add_ps(scaled, magic), magic), scale));
     }
-    for (; index < count; index++) values[index] = grid_value(values[index], grid);
+    for (; index < count; index++) values[index] = aimet_grid_value(values[index], grid);
 }
 #endif
 
@@ -297,45 +285,24 @@ static inline void block_avx2(const int R, size_t groups, const row_bytes *bytes
     }
     // Epilogue: + (128 − z)·Σw, then to float (or out as int32).
     int32_t correction_values[PANEL] = {0};
-    float scale_values[PANEL] = {0}, bias_values[PANEL] = {0};
-    for (size_t j = 0; j < columns; j++) {
-        correction_values[j] = (128 - e->zero_point) * e->column_sums[column + j];
-        if (!e->c_int) {
-            scale_values[j] = e->activation_scale * e->weight_scales[column + j];
-            bias_values[j] = e->bias ? e->bias[column + j] : 0.0f;
-        }
-    }
+    for (size_t j = 0; j < columns; j++) correction_values[j] = (128 - e->zero_point) * e->column_sums[column + j];
     const __m256i correction[2] = {_mm256_loadu_si256((const __m256i *)correction_values),
                                    _mm256_loadu_si256((const __m256i *)(correction_values + 8))};
-    const __m256 scale[2] = {_mm256_loadu_ps(scale_values), _mm256_loadu_ps(scale_values + 8)};
-    const __m256 offset[2] = {_mm256_loadu_ps(bias_values), _mm256_loadu_ps(bias_values + 8)};
-    const aimet_w8a8_output_grid *grid = e->grid;
-    const __m256 grid_scale = _mm256_set1_ps(grid ? grid->scale : 1.0f);
-    const __m256 grid_low = _mm256_set1_ps(grid ? grid->low : 0.0f), grid_high = _mm256_set1_ps(grid ? grid->high : 0.0f);
-    const __m256 magic = _mm256_set1_ps(rounding_magic);
-    const int full = columns == PANEL;
-    for (int r = 0; r < R; r++) {
-        union { int32_t integers[PANEL]; float floats[PANEL]; } staging;
-        size_t at = (row + (size_t)r) * e->ldc + column;
-        for (int half = 0; half < 2; half++) {
-            __m256i total = _mm256_add_epi32(acc[r][half], correction[half]);
-            if (e->c_int) {
-                _mm256_storeu_si256(full ? (__m256i *)(e->c_int + at + 8 * half) : (__m256i *)(staging.integers + 8 * half),
-                                    total);
-                continue;
-            }
-            __m256 value = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), scale[half], offset[half]);
-            if (grid) {
-                __m256 scaled = _mm256_div_ps(value, grid_scale);
-                scaled = _mm256_and_ps(scaled, _mm256_cmp_ps(scaled, scaled, _CMP_ORD_Q)); // NaN → 0
-                scaled = _mm256_min_ps(_mm256_max_ps(scaled, grid_low), grid_high);
-                value = _mm256_mul_ps(_mm256_sub_ps(_mm256_add_ps(scaled, magic), magic), grid_scale);
-            }
-            _mm256_storeu_ps(full ? e->c_float + at + 8 * half : staging.floats + 8 * half, value);
+    if (e->c_int) {
+        for (int r = 0; r < R; r++) {
+            int32_t staging[PANEL];
+            _mm256_storeu_si256((__m256i *)staging, _mm256_add_epi32(acc[r][0], correction[0]));
+            _mm256_storeu_si256((__m256i *)(staging + 8), _mm256_add_epi32(acc[r][1], correction[1]));
+            memcpy(e->c_int + (row + (size_t)r) * e->ldc + column, staging, columns * sizeof(int32_t));
         }
-        if (full) continue;
-        if (e->c_int) memcpy(e->c_int + at, staging.integers, columns * 4);
-        else memcpy(e->c_float + at, staging.floats, columns * 4);
+        return;
+    }
+    const aimet_panel_epilogue p =
+        aimet_panel_epilogue_make(e->activation_scale, e->weight_scales, e->bias, e->grid, column, columns);
+    for (int r = 0; r < R; r++) {
+        __m256 low = aimet_panel_epilogue_apply(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[r][0], correction[0])), &p, 0);
+        __m256 high = aimet_panel_epilogue_apply(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[r][1], correction[1])), &p, 1);
+        aimet_panel_store(e->c_float + (row + (size_t)r) * e->ldc + column, low, high, columns);
     }
 }
 

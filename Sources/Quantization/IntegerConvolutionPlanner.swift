@@ -132,7 +132,7 @@ extension QuantizedConvolution {
     /// True when the kernel applies an output grid itself.
     var fusesOutputGrid: Bool {
         switch self {
-        case .dense(.integer), .depthwiseInteger: return true
+        case .dense(.integer), .dense(.integer16), .depthwiseInteger: return true
         case .dense(.weightOnly), .depthwiseWeightOnly: return false
         }
     }

@@ -28,7 +28,8 @@ public enum IntegerKernelPlanner {
     }
 
     /// W8A8 when the weight is 8-bit symmetric (per-tensor or per-channel) and the layer's
-    /// input carries an 8-bit activation quantizer; weight-only int8/int4 kernels otherwise
+    /// input carries an 8-bit activation quantizer; W8A16 for such weights when the input's
+    /// quantizer is per-tensor with 9 to 16 bits; weight-only int8/int4 kernels otherwise
     /// (per-channel, or per-block with blocks a multiple of 16); fp32 for anything else.
     public static func plan(graph: Graph, model: CompressedModel, activationEncodings: [String: Encoding]) throws -> Plan {
         var linears: [String: QuantizedLinear] = [:]
@@ -51,6 +52,18 @@ public enum IntegerKernelPlanner {
                 let grid = outputGrid(activationEncodings[node.name])
                 if grid != nil { fused.insert(node.name) }
                 linears[node.name] = .integer(matrix, activationScale: encoding.scales[0], zeroPoint: zeroPoint, outputGrid: grid)
+                continue
+            }
+            if record.bits == 8, record.symmetric, record.scaleShape.count <= 1,
+               let encoding = inputEncoding, (9...16).contains(encoding.scheme.bits), encoding.scales.count == 1 {
+                let scales = record.scaleShape.isEmpty ? Array(repeating: record.scales[0], count: columns) : record.scales
+                let matrix = try PackedW8A16Matrix(weight: record.values.map { Int8($0) }, scales: scales,
+                                                   columns: columns, depth: depth, name: source)
+                let input = try SixteenBitInputGrid(scale: encoding.scales[0], zeroPoint: encoding.zeroPoints[0],
+                                                    range: encoding.scheme.quantizedRange, name: node.name)
+                let grid = outputGrid(activationEncodings[node.name])
+                if grid != nil { fused.insert(node.name) }
+                linears[node.name] = .integer16(matrix, input: input, outputGrid: grid)
                 continue
             }
             guard let granularity = weightGranularity(record), record.bits == 8 || record.bits == 4 else {

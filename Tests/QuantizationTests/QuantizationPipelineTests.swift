@@ -81,12 +81,12 @@ import Testing
         #expect(compressed.embedder.executor.quantizedLinears.count == 36)
         if activations == .int8 {
             // Exactly the linears whose input is on an 8-bit grid run W8A8; those reading a
-            // tensor moved to 16 bits run the weight-only kernel.
+            // tensor moved to 16 bits run the W8A16 kernel.
             let graph = reference.model.graph
             for node in graph.nodes where node.op == .linear {
                 let inputBits = graph.producer(of: node.inputs[0]).flatMap { calibration.activationEncodings[$0.name] }?.scheme.bits
                 let kernel = compressed.embedder.executor.quantizedLinears[node.name]?.kernelName
-                #expect(kernel == (inputBits == 8 ? "w8a8" : "w8 weight-only"), "\(node.name): \(kernel ?? "fp32")")
+                #expect(kernel == (inputBits == 8 ? "w8a8" : "w8a16"), "\(node.name): \(kernel ?? "fp32")")
             }
         }
         let actual = try compressed.embed(texts)

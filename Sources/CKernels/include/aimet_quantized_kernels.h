@@ -73,6 +73,68 @@ void aimet_w8a8_linear_f32_portable(size_t m, size_t n, size_t k, const float *x
                                     const float *weight_scales, const float *bias,
                                     const aimet_w8a8_output_grid *output_grid, float *c, size_t ldc);
 
+// MARK: W8A16 (16-bit activations × symmetric int8 weights → exact sums, requantised to float)
+//
+// The input is quantized in the kernel's prologue onto a per-tensor grid of at most 16 bits,
+// q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax) (NaN → zero_point), exactly
+// QuantCore's `Quantizer.quantize`. Codes are kept as int16 v = q − offset, with offset 32768
+// for unsigned grids (qmax > 32767) and 0 otherwise. Products use int16 madd with int32
+// partial sums flushed every 512 depths (|v| ≤ 32768, |w| ≤ 127: 512·32768·127 < 2³¹) into
+// double sums, exact for depths up to AIMET_W8A16_MAX_DEPTH. AVX2 and portable paths give
+// bit-identical results.
+
+/// The largest depth k the W8A16 kernels keep exact (every sum stays below 2⁵³).
+#define AIMET_W8A16_MAX_DEPTH ((size_t)1 << 26)
+
+/// A per-tensor input grid of at most 16 bits: scale > 0, qmin ≤ zero_point ≤ qmax, and the
+/// grid fits int16 after the shift (e.g. 0…65535 with any zero point, or −32767…32767 with 0).
+typedef struct {
+    float scale;
+    int32_t zero_point;
+    int32_t qmin;
+    int32_t qmax;
+} aimet_input_grid16;
+
+/// 1 when `grid` satisfies the conditions above, else 0.
+int aimet_input_grid16_is_valid(const aimet_input_grid16 *grid);
+/// The shift between codes q and stored int16 values v = q − offset: 32768 or 0.
+int32_t aimet_input_grid16_offset(const aimet_input_grid16 *grid);
+
+/// out[i] = q(x[i]) − offset, the int16 values the W8A16 prologue computes.
+void aimet_quantize_activations_16(const float *x, size_t count, const aimet_input_grid16 *grid, int16_t *out);
+void aimet_quantize_activations_16_portable(const float *x, size_t count, const aimet_input_grid16 *grid,
+                                            int16_t *out);
+
+/// int16 elements of a packed W8A16 weight [n, k]: panels of 16 columns × ⌈k/2⌉ depth pairs.
+size_t aimet_w8a16_packed_count(size_t n, size_t k);
+/// int16 elements per 16-column panel of a packed W8A16 weight of depth k.
+size_t aimet_w8a16_panel_count(size_t k);
+
+/// Packs a linear weight W [n, k] (row stride ldw), values in [−127, 127], for the W8A16
+/// kernels and writes column_sums[j] = Σ_k W[j, k]. Returns 0, or −1 (nothing usable
+/// written) when some weight is −128.
+int aimet_w8a16_pack(const int8_t *w, size_t ldw, size_t n, size_t k, int16_t *packed, int32_t *column_sums);
+
+/// The W8A16 linear layer on float activations x [m, k] (row stride ldx), k ≤
+/// AIMET_W8A16_MAX_DEPTH: with q the codes of x on `input`, the exact integer
+/// acc[i, j] = Σ_k (q[i, k] − zero_point)·W[j, k] is rounded to float once, then
+/// c[i, j] = fma(acc, input->scale·weight_scales[j], bias[j]) (bias may be NULL),
+/// fake-quantized on `output_grid` when it is not NULL (as `aimet_w8a8_linear_f32` does).
+void aimet_w8a16_linear_f32(size_t m, size_t n, size_t k, const float *x, size_t ldx, const aimet_input_grid16 *input,
+                            const int16_t *packed, const int32_t *column_sums, const float *weight_scales,
+                            const float *bias, const aimet_w8a8_output_grid *output_grid, float *c, size_t ldc);
+void aimet_w8a16_linear_f32_portable(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                                     const aimet_input_grid16 *input, const int16_t *packed,
+                                     const int32_t *column_sums, const float *weight_scales, const float *bias,
+                                     const aimet_w8a8_output_grid *output_grid, float *c, size_t ldc);
+
+/// The exact sums acc[i, j] = Σ_k (q[i, k] − zero_point)·W[j, k] of `aimet_w8a16_linear_f32`.
+void aimet_w8a16_linear_s64(size_t m, size_t n, size_t k, const float *x, size_t ldx, const aimet_input_grid16 *input,
+                            const int16_t *packed, const int32_t *column_sums, int64_t *c, size_t ldc);
+void aimet_w8a16_linear_s64_portable(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                                     const aimet_input_grid16 *input, const int16_t *packed,
+                                     const int32_t *column_sums, int64_t *c, size_t ldc);
+
 // MARK: Weight-only int8 / int4 (float activations, dequantised in the inner loop)
 //
 // `block` is the number of depths sharing one scale (and zero point): 0 means per channel

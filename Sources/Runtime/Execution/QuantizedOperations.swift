@@ -21,6 +21,10 @@ enum QuantizedOperations {
                         QuantizedLinearKernel.applyW8A8(floatInput: input.baseAddress!, rows: rows, activationScale: scale,
                                                         zeroPoint: zeroPoint, weight: matrix, bias: bias, outputGrid: grid,
                                                         output: output.baseAddress!, threads: threads)
+                    case let .integer16(matrix, inputGrid, grid):
+                        QuantizedLinearKernel.applyW8A16(floatInput: input.baseAddress!, rows: rows, inputGrid: inputGrid,
+                                                         weight: matrix, bias: bias, outputGrid: grid,
+                                                         output: output.baseAddress!, threads: threads)
                     }
                 }
             }

@@ -108,6 +108,15 @@ public enum QuantizedConvolutionKernel {
             if let grid {
                 QuantizedLinearKernel.fakeQuantize(output, count: rows * matrix.columns, grid: grid, threads: threads)
             }
+        case let .dense(.integer16(matrix, inputGrid, grid)):
+            // Float im2col rows (padding 0.0, whose code is the zero point) quantized in the prologue.
+            let columns = shape.isPointwise
+                ? nil : ConvolutionKernel.im2col(input, shape: shape, firstChannel: 0, channels: shape.inputChannels, padding: 0, threads: threads)
+            func run(_ rowsInput: UnsafePointer<Float>) {
+                QuantizedLinearKernel.applyW8A16(floatInput: rowsInput, rows: rows, inputGrid: inputGrid, weight: matrix, bias: bias,
+                                                 outputGrid: grid, output: output, threads: threads)
+            }
+            if let columns { columns.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(input) }
         case let .dense(.weightOnly(matrix)):
             if shape.isPointwise {
                 QuantizedLinearKernel.applyWeightOnly(input: input, rows: rows, weight: matrix, bias: bias, output: output, threads: threads)

@@ -1,7 +1,8 @@
 import CKernels
 
 /// Integer linear layers on packed quantized weights: W8A8 (uint8 activations × int8
-/// weights, exact int32 accumulation, requantised to float) and weight-only int8 / int4
+/// weights, exact int32 accumulation, requantised to float), W8A16 (16-bit activations × int8
+/// weights, exact accumulation, requantised to float) and weight-only int8 / int4
 /// with float activations. Work is split exactly like `LinearKernel`: over 16-column panels
 /// for short inputs, over rows for tall ones, with chunk sizes that depend only on the shape,
 /// so results are bit-identical for any number of threads.
@@ -107,6 +108,70 @@ public enum QuantizedLinearKernel {
                                         zeroPoint, packedBox.value.map { $0 + panelRange.lowerBound * weight.panelStride },
                                         sumsBox.value.map { $0 + column },
                                         outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                }
+            }
+        }
+    }
+
+    /// The W8A16 layer on float `input` `[rows, weight.depth]`: every row is quantized once in
+    /// the kernel's prologue onto `inputGrid` (codes q), then the exact integer
+    /// `acc[i, j] = Σ_k (q[i, k] − zeroPoint)·W[j, k]` is rounded to float once and
+    /// `output[i, j] = fma(acc, s_a·s_w[j], bias[j])`, fake-quantized on `outputGrid` when given.
+    /// Bit-identical for any thread count and between the AVX2 and portable paths.
+    public static func applyW8A16(floatInput input: UnsafePointer<Float>, rows: Int, inputGrid: SixteenBitInputGrid,
+                                  weight: PackedW8A16Matrix, bias: UnsafePointer<Float>?, outputGrid: QuantizedOutputGrid?,
+                                  output: UnsafeMutablePointer<Float>, threads: Int) {
+        let inputs = weight.depth, outputs = weight.columns
+        let inputBox = UncheckedSendable(input), outputBox = UncheckedSendable(output), biasBox = UncheckedSendable(bias)
+        var grid = aimet_w8a8_output_grid(scale: outputGrid?.scale ?? 1, low: outputGrid?.low ?? 0, high: outputGrid?.high ?? 0)
+        var cInput = inputGrid.cGrid
+        let useGrid = outputGrid != nil
+        withUnsafePointer(to: &grid) { grid in
+            withUnsafePointer(to: &cInput) { cInput in
+                let gridBox = UncheckedSendable(useGrid ? grid : nil), cInputBox = UncheckedSendable(cInput)
+                weight.storage.withUnsafeBufferPointer { packed in
+                    weight.columnSums.withUnsafeBufferPointer { sums in
+                        weight.scales.withUnsafeBufferPointer { scales in
+                            let packedBox = UncheckedSendable(packed.baseAddress), sumsBox = UncheckedSendable(sums.baseAddress)
+                            let scalesBox = UncheckedSendable(scales.baseAddress)
+                            split(rows: rows, columns: outputs, panels: weight.panels, threads: threads) { rowRange, panelRange in
+                                let column = panelRange.lowerBound * 16
+                                let columns = min(outputs, panelRange.upperBound * 16) - column
+                                aimet_w8a16_linear_f32(rowRange.count, columns, inputs, inputBox.value + rowRange.lowerBound * inputs,
+                                                       inputs, cInputBox.value,
+                                                       packedBox.value.map { $0 + panelRange.lowerBound * weight.panelStride },
+                                                       sumsBox.value.map { $0 + column }, scalesBox.value.map { $0 + column },
+                                                       biasBox.value.map { $0 + column }, gridBox.value,
+                                                       outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exact integer sums `Σ_k (q[i, k] − zeroPoint)·W[j, k]` of `applyW8A16` (q the codes of
+    /// `input` on `inputGrid`), `output` `[rows, weight.columns]`.
+    public static func accumulateW8A16(floatInput input: UnsafePointer<Float>, rows: Int, inputGrid: SixteenBitInputGrid,
+                                       weight: PackedW8A16Matrix, output: UnsafeMutablePointer<Int64>, threads: Int) {
+        let inputs = weight.depth, outputs = weight.columns
+        let inputBox = UncheckedSendable(input), outputBox = UncheckedSendable(output)
+        var cInput = inputGrid.cGrid
+        withUnsafePointer(to: &cInput) { cInput in
+            let cInputBox = UncheckedSendable(cInput)
+            weight.storage.withUnsafeBufferPointer { packed in
+                weight.columnSums.withUnsafeBufferPointer { sums in
+                    let packedBox = UncheckedSendable(packed.baseAddress), sumsBox = UncheckedSendable(sums.baseAddress)
+                    split(rows: rows, columns: outputs, panels: weight.panels, threads: threads) { rowRange, panelRange in
+                        let column = panelRange.lowerBound * 16
+                        let columns = min(outputs, panelRange.upperBound * 16) - column
+                        aimet_w8a16_linear_s64(rowRange.count, columns, inputs, inputBox.value + rowRange.lowerBound * inputs,
+                                               inputs, cInputBox.value,
+                                               packedBox.value.map { $0 + panelRange.lowerBound * weight.panelStride },
+                                               sumsBox.value.map { $0 + column },
+                                               outputBox.value + rowRange.lowerBound * outputs + column, outputs)
+                    }
                 }
             }
         }

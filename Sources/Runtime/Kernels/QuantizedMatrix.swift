@@ -200,3 +200,61 @@ public struct PackedWeightOnlyMatrix: Sendable {
     /// Number of 16-column panels.
     var panels: Int { (columns + 15) / 16 }
 }
+
+/// A symmetric int8 weight `[columns, depth]` (values in −127…127, one scale per output
+/// column) packed for the W8A16 kernel (int16 lanes, panels of 16 columns × pairs of depths),
+/// with its per-column sums.
+public struct PackedW8A16Matrix: Sendable {
+    /// Output columns (a linear layer's output features).
+    public let columns: Int
+    /// Reduction depth (a linear layer's input features).
+    public let depth: Int
+    /// Per-output-column weight scales.
+    public let scales: [Float]
+    /// Packed weights, sign-extended to int16.
+    let storage: [Int16]
+    /// Σ_k W[j, k] for every column j.
+    let columnSums: [Int32]
+
+    /// The largest depth the kernel keeps exact.
+    public static let maximumDepth = Int(AIMET_W8A16_MAX_DEPTH)
+
+    /// Packs `weight` (row-major `[columns, depth]`). `name` identifies the tensor in errors.
+    /// Throws when a count does not match the shape, the depth exceeds `maximumDepth`, or a
+    /// weight is −128.
+    public init(weight: [Int8], scales: [Float], columns: Int, depth: Int, name: String = "weight") throws {
+        guard columns >= 0, depth >= 0, weight.count == columns * depth else {
+            throw RuntimeError.shapeMismatch(node: name, reason: "int8 weight has \(weight.count) values, expected \(columns) × \(depth)")
+        }
+        guard depth <= Self.maximumDepth else {
+            throw RuntimeError.shapeMismatch(node: name, reason: "depth \(depth) exceeds the W8A16 kernel's exact limit \(Self.maximumDepth)")
+        }
+        guard scales.count == columns else {
+            throw RuntimeError.shapeMismatch(node: name, reason: "\(scales.count) weight scales for \(columns) output channels")
+        }
+        var sums = [Int32](repeating: 0, count: columns)
+        let count = aimet_w8a16_packed_count(columns, depth)
+        var status: Int32 = 0
+        let packed = [Int16](unsafeUninitializedCapacity: count) { buffer, initialized in
+            weight.withUnsafeBufferPointer { source in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    status = aimet_w8a16_pack(source.baseAddress, depth, columns, depth, buffer.baseAddress, sums.baseAddress)
+                }
+            }
+            initialized = count
+        }
+        guard status == 0 else {
+            throw RuntimeError.shapeMismatch(node: name, reason: "W8A16 weights must lie in −127…127; found −128")
+        }
+        self.columns = columns
+        self.depth = depth
+        self.scales = scales
+        self.storage = packed
+        self.columnSums = sums
+    }
+
+    /// int16 elements per 16-column panel.
+    var panelStride: Int { aimet_w8a16_panel_count(depth) }
+    /// Number of 16-column panels.
+    var panels: Int { (columns + 15) / 16 }
+}
