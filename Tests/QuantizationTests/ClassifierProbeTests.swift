@@ -188,7 +188,7 @@ struct ClassifierProbeTests {
         for note in calibrated.result.notes where note.contains("16 bits") {
             FileHandle.standardError.write(Data("NOTE \(note)\n".utf8))
         }
-        let quantizes = o("q", "wa")
+        let quantizes = o("q", "wa")   // "" (q=none): the rewritten graph unquantized
         let graph = quantizes.contains("w")
             ? try QuantizationSimulator.applyingWeightEncodings(calibrated.result.weightEncodings, to: calibrated.graph) : calibrated.graph
         let simulated = ImageClassifier(path: "probe", weightsPath: classifier.weightsPath, graph: graph,
