@@ -13,6 +13,11 @@ import Testing
 /// Defaults keep it short (release mode); `ADAROUND_ITERATIONS`, `ADAROUND_CALIBRATION_VIEWS`
 /// (views per calibration photo, 8 photos) and `ADAROUND_EVALUATION_VIEWS` (per evaluation
 /// photo, 10 photos) and `ADAROUND_ESTIMATOR` (minmax or mse) scale it up for measurements.
+///
+/// Measured with mse ranges, 64 calibration and 320 evaluation views (shared 2-core machine):
+/// nearest 30.0 % top-1 / 53.4 % top-5 / KL 2.674; AdaRound 200 steps 54.7 % / 75.0 % / 1.062
+/// (calibration 336 s); 1000 steps 68.8 % / 96.6 % / 0.350 (878 s). With the defaults (min-max
+/// ranges, 16 steps) both are near collapse: 16 views and 40 held-out views gave 5.0 % against 10.0 %.
 extension AdaRoundSuites {
 @Suite struct MobileNetAdaRoundTests {
     static func setting(_ name: String, default value: Int) -> Int {

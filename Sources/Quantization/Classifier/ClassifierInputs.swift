@@ -3,7 +3,8 @@ import QuantCore
 import Runtime
 
 extension ClassifierCalibration.Techniques {
-    /// The graph techniques a recipe names, for an image classifier at `model` (named in errors).
+    /// The graph techniques a recipe names, for an image classifier at `model`; `adaround` learns the
+    /// rounding of the conv and linear layers (`ClassifierAdaRound`).
     public init(_ techniques: [QuantizationTechnique], model: String) throws {
         self.init()
         for technique in techniques {
