@@ -78,8 +78,15 @@ struct CalibrateCommand: ParsableCommand {
         if let numSamples { inputs = Array(inputs.prefix(numSamples)) }
         for warning in warnings { printError("warning: \(warning)") }
         let progress = ProgressLine(label: "calibrating")
+        let started = Date()
         let result = try ClassifierCalibration.calibrate(classifier, inputs: inputs, source: images, recipe: recipe,
-                                                         techniques: techniques, progress: progress.update)
+                                                         techniques: techniques, progress: progress.update,
+                                                         adaRoundProgress: { done, total, layer in
+            let outcome = layer.keptNearest ? "kept nearest" : "\(layer.flippedWeights) weights flipped"
+            let losses = String(format: "loss %.4g (nearest %.4g)", layer.keptNearest ? layer.nearestLoss : layer.adaRoundLoss, layer.nearestLoss)
+            let times = String(format: "%.1f s, %.0f s in all", layer.seconds, Date().timeIntervalSince(started))
+            printError("adaround \(done)/\(total) \(layer.node): \(losses), \(outcome), \(layer.rows) rows, \(times)")
+        })
         progress.finish()
         try result.write(toFolder: output)
         for note in result.result.notes where !note.contains("supergroup") && !note.hasPrefix("  ") { printError("note: \(note)") }

@@ -163,9 +163,14 @@ struct ClassifierProbeTests {
         let o = { (key: String, fallback: String) in Self.option(spec, key, fallback) }
         var equalization = CrossLayerEqualization.Options()
         equalization.absorbsHighBias = o("hba", "1") == "1"
-        equalization.absorbsIntoPaddedLayers = o("padded", "1") == "1"
-        return ClassifierCalibration.Techniques(foldsBatchNorms: true, equalizes: o("cle", "1") == "1",
-                                                correctsBias: o("bc", "1") == "1", equalization: equalization)
+        equalization.absorbsIntoPaddedLayers = o("padded", "0") == "1"
+        var techniques = ClassifierCalibration.Techniques(foldsBatchNorms: true, equalizes: o("cle", "1") == "1",
+                                                          correctsBias: o("bc", "1") == "1", equalization: equalization)
+        if let iterations = spec["ada"].flatMap(Int.init) {
+            techniques.adaRounds = true
+            techniques.adaRoundIterations = iterations
+        }
+        return techniques
     }
 
     func build(classifier: ImageClassifier, spec: [String: String], calibration: [NamedTensor],

@@ -75,7 +75,8 @@ import Testing
         let unpaddedSQNR = try QuantizationMetrics.sqnr(reference: reference, approximation: try SyntheticModels.outputs(of: unpadded, on: model.evaluation))
         #expect(unpaddedSQNR > 30, "SQNR against the ReLU model without padded absorption: \(unpaddedSQNR) dB")
 
-        let (absorbed, report) = try CrossLayerEqualization.equalize(relu, foldedBatchNorms: folds.folded)
+        let everywhere = CrossLayerEqualization.Options(absorbsIntoPaddedLayers: true)
+        let (absorbed, report) = try CrossLayerEqualization.equalize(relu, foldedBatchNorms: folds.folded, options: everywhere)
         #expect(report.absorptions.count == 7)
         #expect(report.absorptions.filter(\.approximateAtBorders).map(\.into)
                 == ["block1.depthwise.conv", "block2.depthwise.conv", "block3.depthwise.conv"])
@@ -103,7 +104,7 @@ import Testing
         let inputs = SyntheticModels.images(batches: 2, batch: 4, size: 12, seed: 24)
         let graph = try SyntheticModels.calibrateBatchNorms(try factory.builder.finish(outputs: [value]), inputs: inputs)
         let (folded, folds) = try BatchNormFolding.fold(graph)
-        let options = CrossLayerEqualization.Options(absorptionSigmas: 6)
+        let options = CrossLayerEqualization.Options(absorptionSigmas: 6, absorbsIntoPaddedLayers: true)
         let (absorbed, report) = try CrossLayerEqualization.equalize(folded, foldedBatchNorms: folds.folded, options: options)
         #expect(report.absorptions.map(\.into) == ["second"])
         #expect(report.absorptions.first?.approximateAtBorders == true)

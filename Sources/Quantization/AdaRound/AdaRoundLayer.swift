@@ -22,19 +22,38 @@ public struct AdaRoundLayerData: Sendable {
     public var targets: [Float]
     /// Rows of each sample, in order (they sum to the number of rows).
     public var sampleRows: [Int]
+    /// Weight columns per output (`inputs` of the `[outputs, inputs]` weight).
     public var inputFeatures: Int
     public var outputFeatures: Int
+    /// How an input row meets the weight.
+    public var layout: Layout
 
-    public init(inputs: [Float], targets: [Float], sampleRows: [Int], inputFeatures: Int, outputFeatures: Int) {
+    /// How an input row meets the weight.
+    public enum Layout: Sendable, Equatable {
+        /// A row holds `inputFeatures` values read by every output: `Y = X·Wᵀ`.
+        case dense
+        /// Depthwise convolution with one output per input channel: a row holds `taps`
+        /// values for each of the `outputFeatures` channels, tap-major (`[taps, channels]`,
+        /// the im2col order), and output `c` reads only channel `c`: `Y[r, c] = Σₜ X[r, t, c]·W[c, t]`.
+        /// `inputFeatures` is then `taps`.
+        case depthwise
+    }
+
+    public init(inputs: [Float], targets: [Float], sampleRows: [Int], inputFeatures: Int, outputFeatures: Int,
+                layout: Layout = .dense) {
         self.inputs = inputs
         self.targets = targets
         self.sampleRows = sampleRows
         self.inputFeatures = inputFeatures
         self.outputFeatures = outputFeatures
+        self.layout = layout
     }
 
     /// Rows in total.
     public var rows: Int { sampleRows.reduce(0, +) }
+
+    /// Floats per input row.
+    public var rowWidth: Int { layout == .dense ? inputFeatures : inputFeatures * outputFeatures }
 
     /// Targets computed as `inputs·weightᵀ` (the fp32 layer on fp32 inputs), with `sampleRows`.
     public init(quantizedInputs: [Float], floatInputs: [Float], weight: Tensor, sampleRows: [Int], threads: Int) {
@@ -80,7 +99,7 @@ public enum AdaRoundLayer {
         precondition(data.inputFeatures == grid.inputs && data.outputFeatures == grid.outputs, "data does not fit the weight")
         AdaRoundMath.useSingleThreadedBLAS()
         var state = AdaRoundState(grid: grid, weight: weight.scalars)
-        let outputs = grid.outputs, inputs = grid.inputs
+        let outputs = grid.outputs, inputs = grid.inputs, rowWidth = data.rowWidth, layout = data.layout
         var generator = SeededGenerator(seed: parameters.seed)
         let sampleStarts = data.sampleRows.reduce(into: [0]) { $0.append($0.last! + $1) }
         let batch = min(max(1, parameters.batchSize), data.sampleRows.count)
@@ -97,10 +116,10 @@ public enum AdaRoundLayer {
             batchTargets.removeAll(keepingCapacity: true)
             for sample in order[0..<batch].sorted() {
                 let start = sampleStarts[sample], end = sampleStarts[sample + 1]
-                batchInputs.append(contentsOf: data.inputs[start * inputs..<end * inputs])
+                batchInputs.append(contentsOf: data.inputs[start * rowWidth..<end * rowWidth])
                 batchTargets.append(contentsOf: data.targets[start * outputs..<end * outputs])
             }
-            let rows = batchInputs.count / inputs
+            let rows = batchInputs.count / rowWidth
             guard rows > 0 else { continue }
             if residual.count < rows * outputs { residual = [Float](repeating: 0, count: rows * outputs) }
             var constants = parameters.kernelParameters(atIteration: iteration)
@@ -115,18 +134,24 @@ public enum AdaRoundLayer {
                                     let c = UncheckedSendable(constantsPointer)
                                     Parallel.forEachChunk(count: outputs, chunkSize: blockRows, threads: threads) { block in
                                         let first = block.lowerBound, count = block.count
-                                        // Y[:, block] = X·W̃[block]ᵀ, then R = Y − T on those columns.
-                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(inputs), 1,
-                                                    x.value, Int32(inputs), buffers.soft.value + first * inputs, Int32(inputs), 0,
-                                                    r.value + first, Int32(outputs))
-                                        for row in 0..<rows {
-                                            let residualRow = r.value + row * outputs + first, targetRow = t.value + row * outputs + first
-                                            for column in 0..<count { residualRow[column] -= targetRow[column] }
+                                        if layout == .depthwise {
+                                            AdaRoundMath.depthwiseStep(x.value, rows: rows, taps: inputs, channels: outputs, block: block,
+                                                                       soft: buffers.soft.value, targets: t.value, residual: r.value,
+                                                                       gradient: g.value)
+                                        } else {
+                                            // Y[:, block] = X·W̃[block]ᵀ, then R = Y − T on those columns.
+                                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(inputs), 1,
+                                                        x.value, Int32(inputs), buffers.soft.value + first * inputs, Int32(inputs), 0,
+                                                        r.value + first, Int32(outputs))
+                                            for row in 0..<rows {
+                                                let residualRow = r.value + row * outputs + first, targetRow = t.value + row * outputs + first
+                                                for column in 0..<count { residualRow[column] -= targetRow[column] }
+                                            }
+                                            // ∂L/∂W̃[block] = 2/rows · R[:, block]ᵀ·X.
+                                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(count), Int32(inputs), Int32(rows),
+                                                        2 / Float(rows), r.value + first, Int32(outputs), x.value, Int32(inputs), 0,
+                                                        g.value + first * inputs, Int32(inputs))
                                         }
-                                        // ∂L/∂W̃[block] = 2/rows · R[:, block]ᵀ·X.
-                                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(count), Int32(inputs), Int32(rows),
-                                                    2 / Float(rows), r.value + first, Int32(outputs), x.value, Int32(inputs), 0,
-                                                    g.value + first * inputs, Int32(inputs))
                                         for segment in grid.segments(rows: block) {
                                             let offset = segment.start
                                             aimet_adaround_step(segment.length, g.value + offset, buffers.floor.value + offset,

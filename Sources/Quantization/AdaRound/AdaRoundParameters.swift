@@ -28,8 +28,14 @@ public struct AdaRoundParameters: Sendable, Equatable {
     public var firstMomentDecay: Float
     public var secondMomentDecay: Float
     public var epsilon: Float
-    /// Seed of the batch draws.
+    /// Seed of the batch draws (and of the positions sampled from convolution outputs).
     public var seed: UInt64
+    /// Convolutions: output positions (im2col rows) sampled from each calibration image, at
+    /// most; every position of a smaller output is used.
+    public var rowsPerSample: Int
+    /// Convolutions: im2col rows kept per layer over all samples, at most (lowers the rows per
+    /// sample when there are many samples).
+    public var maximumRows: Int
 
     /// ζ and γ of the rectified sigmoid.
     public static let zeta: Float = 1.1
@@ -40,7 +46,8 @@ public struct AdaRoundParameters: Sendable, Equatable {
 
     public init(iterations: Int, batchSize: Int = 8, regularization: Float = 0.01, betaStart: Float = 20, betaEnd: Float = 2,
                 warmStart: Double = 0.2, learningRate: Float = 1e-3, firstMomentDecay: Float = 0.9,
-                secondMomentDecay: Float = 0.999, epsilon: Float = 1e-8, seed: UInt64 = 0) {
+                secondMomentDecay: Float = 0.999, epsilon: Float = 1e-8, seed: UInt64 = 0,
+                rowsPerSample: Int = 256, maximumRows: Int = 50_000) {
         self.iterations = iterations
         self.batchSize = batchSize
         self.regularization = regularization
@@ -52,6 +59,8 @@ public struct AdaRoundParameters: Sendable, Equatable {
         self.secondMomentDecay = secondMomentDecay
         self.epsilon = epsilon
         self.seed = seed
+        self.rowsPerSample = rowsPerSample
+        self.maximumRows = maximumRows
     }
 
     /// The first iteration that includes the regulariser: `⌈warmStart · iterations⌉` (AIMET

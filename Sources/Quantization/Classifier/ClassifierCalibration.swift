@@ -9,13 +9,18 @@ import Runtime
 /// `GraphCalibrator` computes the encodings of the rewritten graph. The result keeps the
 /// rewritten graph, because its weights are no longer the checkpoint's.
 public struct ClassifierCalibration: Sendable {
-    /// The graph techniques to apply, in the fixed order fold → equalize → calibrate → correct.
+    /// The graph techniques to apply, in the fixed order fold → equalize → AdaRound → calibrate → correct.
     public struct Techniques: Sendable, Equatable {
         public var foldsBatchNorms: Bool
         public var equalizes: Bool
         public var correctsBias: Bool
         /// Options of cross-layer equalization (ReLU6 replacement, high-bias absorption).
         public var equalization: CrossLayerEqualization.Options
+        /// AdaRound on the conv and linear layers after folding / equalization, before the
+        /// activation calibration (`ClassifierAdaRound`); iterations per layer: this, else the
+        /// recipe's, else AIMET's default.
+        public var adaRounds = false
+        public var adaRoundIterations: Int?
 
         public init(foldsBatchNorms: Bool = false, equalizes: Bool = false, correctsBias: Bool = false,
                     equalization: CrossLayerEqualization.Options = .init()) {
@@ -40,7 +45,8 @@ public struct ClassifierCalibration: Sendable {
     /// Runs the techniques and the calibration on `inputs` (named preprocessed images).
     public static func calibrate(_ classifier: ImageClassifier, inputs: [NamedTensor], source: String,
                                  recipe: QuantizationRecipe, techniques: Techniques, threads: Int = ProcessInfoCores.active,
-                                 progress: Calibrator.Progress? = nil) throws -> ClassifierCalibration {
+                                 progress: Calibrator.Progress? = nil,
+                                 adaRoundProgress: AdaRoundModel.Progress? = nil) throws -> ClassifierCalibration {
         guard !inputs.isEmpty else { throw QuantizationPipelineError.emptyCalibrationSet(path: source) }
         var graph = classifier.graph
         var notes = classifier.notes
@@ -59,8 +65,18 @@ public struct ClassifierCalibration: Sendable {
             notes += report.lines
         }
         let feeds = classifier.feeds(inputs)
+        var adaRound: ClassifierAdaRound.Outcome?
+        if techniques.adaRounds {
+            let outcome = try ClassifierAdaRound.run(graph: graph, feeds: feeds, recipe: recipe,
+                                                     iterations: techniques.adaRoundIterations ?? recipe.adaroundIterations,
+                                                     threads: threads, progress: adaRoundProgress)
+            graph = outcome.graph
+            notes += outcome.notes
+            adaRound = outcome
+        }
         var outcome = try GraphCalibrator.calibrate(graph: graph, feeds: feeds, recipe: recipe, source: source,
                                                     threads: threads, progress: progress)
+        if let adaRound { outcome = adaRound.pinning(outcome) }
         if techniques.correctsBias {
             let (corrected, report) = try BiasCorrection.correct(graph, weightEncodings: outcome.weightEncodings,
                                                                  activationEncodings: outcome.activationEncodings,
@@ -71,11 +87,13 @@ public struct ClassifierCalibration: Sendable {
             // sensitivity analysis, if any, stands: bias correction made the model closer).
             outcome = try GraphCalibrator.calibrate(graph: graph, feeds: feeds, recipe: recipe, source: source, threads: threads,
                                                     promoting: outcome.promoted)
+            if let adaRound { outcome = adaRound.pinning(outcome) }
         }
         let result = CalibrationResult(modelPath: classifier.path, sourceSHA256: try SHA256.hexDigest(ofFile: classifier.weightsPath),
                                        recipe: recipe, weightEncodings: outcome.weightEncodings,
                                        activationEncodings: outcome.activationEncodings, sampleCount: inputs.count,
-                                       notes: outcome.notes + notes)
+                                       notes: outcome.notes + notes, adjustedWeights: adaRound?.adjustedWeights ?? [:],
+                                       adaRoundLayers: adaRound?.layers)
         return ClassifierCalibration(result: result, graph: graph, classifierInput: classifier.inputName,
                                      preprocessingName: classifier.preprocessingName)
     }

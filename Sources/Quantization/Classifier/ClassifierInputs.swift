@@ -3,8 +3,8 @@ import QuantCore
 import Runtime
 
 extension ClassifierCalibration.Techniques {
-    /// The graph techniques a recipe names, for an image classifier at `model` (named in errors).
-    /// AdaRound on convolutions is not available yet and is rejected with a reason.
+    /// The graph techniques a recipe names, for an image classifier at `model`; `adaround` learns the
+    /// rounding of the conv and linear layers (`ClassifierAdaRound`).
     public init(_ techniques: [QuantizationTechnique], model: String) throws {
         self.init()
         for technique in techniques {
@@ -12,10 +12,7 @@ extension ClassifierCalibration.Techniques {
             case .batchNormFolding: foldsBatchNorms = true
             case .crossLayerEqualization: equalizes = true
             case .biasCorrection: correctsBias = true
-            case .adaround:
-                throw QuantizationPipelineError.unsupportedTechnique(
-                    technique: technique.rawValue, model: model,
-                    reason: "AdaRound runs on the linear layers of text models; image classifiers take bn-fold, cle and bias-correction")
+            case .adaround: adaRounds = true
             }
         }
     }
