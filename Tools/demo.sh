@@ -67,15 +67,34 @@ classifier() {
 
 # W8A8 per-tensor: every weight and activation quantizer at 8 bits with one scale per tensor
 # (no 16-bit promotion), first with batch-norm folding only, then with CLE + high-bias
-# absorption + bias correction (AIMET's data-free recipe); per-channel for reference.
+# absorption + bias correction (AIMET's data-free recipe); then per-channel weights, plain
+# and with bias correction (MSE weight ranges), and the same with the few activation
+# quantizers that cost most moved to 16 bits (named in the report).
 per_tensor=(--weights int8 --granularity per-tensor --activations int8 --sixteen-bit-threshold 0)
+per_channel=(--weights int8 --granularity per-channel --activations int8)
 classifier mobilenet_v2-w8a8-per-tensor-bn-fold "$mobilenet" --arch mobilenet_v2 "${per_tensor[@]}" --techniques bn-fold
 classifier mobilenet_v2-w8a8-per-tensor-cle "$mobilenet" --arch mobilenet_v2 "${per_tensor[@]}" --techniques bn-fold,cle,bias-correction
-classifier mobilenet_v2-w8a8-per-channel "$mobilenet" --arch mobilenet_v2 --weights int8 --granularity per-channel \
-    --activations int8 --sixteen-bit-threshold 0 --techniques bn-fold
+classifier mobilenet_v2-w8a8-per-channel "$mobilenet" --arch mobilenet_v2 "${per_channel[@]}" --sixteen-bit-threshold 0 \
+    --techniques bn-fold
+classifier mobilenet_v2-w8a8-per-channel-bc "$mobilenet" --arch mobilenet_v2 "${per_channel[@]}" --sixteen-bit-threshold 0 \
+    --weight-estimator mse --techniques bn-fold,bias-correction
+classifier mobilenet_v2-w8a8-per-channel-bc-16bit "$mobilenet" --arch mobilenet_v2 "${per_channel[@]}" --sixteen-bit-threshold 0.0003 \
+    --weight-estimator mse --techniques bn-fold,bias-correction
 "$binary" eval --reference "$mobilenet" --arch mobilenet_v2 --images "$work/images-evaluation" --views 32 \
     --candidate "$work/mobilenet_v2-w8a8-per-tensor-bn-fold" --candidate "$work/mobilenet_v2-w8a8-per-tensor-cle" \
-    --candidate "$work/mobilenet_v2-w8a8-per-channel" --report "$here/Reports/demo-mobilenet_v2.json" | sed -n '1,12p'
+    --candidate "$work/mobilenet_v2-w8a8-per-channel" --candidate "$work/mobilenet_v2-w8a8-per-channel-bc" \
+    --candidate "$work/mobilenet_v2-w8a8-per-channel-bc-16bit" --report "$here/Reports/demo-mobilenet_v2.json" | sed -n '1,14p'
+
+# W4 weights per-channel (activations float): nearest rounding against AdaRound (conv and
+# depthwise layers learn their rounding; MSE ranges for both). AIMET's default is 15,000
+# steps per layer below 8 bits; the demo runs ${ADAROUND_DEMO_ITERATIONS:-300}.
+w4=(--weights int4 --granularity per-channel --activations float --weight-estimator mse)
+classifier mobilenet_v2-w4-nearest "$mobilenet" --arch mobilenet_v2 "${w4[@]}" --techniques bn-fold
+classifier mobilenet_v2-w4-adaround "$mobilenet" --arch mobilenet_v2 "${w4[@]}" --techniques bn-fold,adaround \
+    --adaround-iterations "${ADAROUND_DEMO_ITERATIONS:-300}"
+"$binary" eval --reference "$mobilenet" --arch mobilenet_v2 --images "$work/images-evaluation" --views 32 \
+    --candidate "$work/mobilenet_v2-w4-nearest" --candidate "$work/mobilenet_v2-w4-adaround" \
+    --report "$here/Reports/demo-mobilenet_v2-w4.json" | sed -n '1,10p'
 
 classifier fer-w8a8 "$fer" --weights int8 --granularity per-channel --activations int8 --sixteen-bit-threshold 0 --techniques bn-fold
 "$binary" eval --reference "$fer" --candidate "$work/fer-w8a8" --images "$work/images-evaluation" --views 32 \

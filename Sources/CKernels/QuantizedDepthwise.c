@@ -13,25 +13,13 @@
 // Weight-only kernel: float activations, acc = fma(x, (float)w, acc) per tap in tap order
 // (vectorised over 8 channels with _mm256_fmadd_ps), then fma(acc, scale, bias).
 #include "aimet_quantized_kernels.h"
-#include <math.h>
+#include "QuantizedEpilogue.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AIMET_X86 1
-#include <immintrin.h>
 #endif
 
 enum { MAX_TAPS = 1024 };
-
-static const float depthwise_rounding_magic = 12582912.0f;
-
-// The rule of QuantizedGEMM.c's output grid (QuantCore's per-tensor fake quantization).
-static inline float depthwise_grid_value(float value, const aimet_w8a8_output_grid *grid) {
-    float scaled = value / grid->scale;
-    scaled = scaled == scaled ? scaled : 0.0f;
-    scaled = scaled < grid->low ? grid->low : scaled;
-    scaled = scaled > grid->high ? grid->high : scaled;
-    return ((scaled + depthwise_rounding_magic) - depthwise_rounding_magic) * grid->scale;
-}
 
 // The taps of output pixel (image, oy, ox) inside the image: input element offsets and
 // weight offsets (tap index · output_channels). Returns their count.
@@ -55,7 +43,7 @@ static size_t pixel_taps(const aimet_depthwise_geometry *g, size_t image, size_t
 static inline float integer_output(int32_t acc, size_t channel, const float *scales, const float *bias,
                                    const aimet_w8a8_output_grid *grid) {
     float value = fmaf((float)acc, scales[channel], bias ? bias[channel] : 0.0f);
-    return grid ? depthwise_grid_value(value, grid) : value;
+    return grid ? aimet_grid_value(value, grid) : value;
 }
 
 // Channels [first, channels) of one output pixel, scalar.
@@ -124,7 +112,7 @@ static inline void store_integer_8(__m256i acc, const float *scales, const float
     __m256 value = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(scales),
                                    bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps());
     if (grid) {
-        const __m256 scale = _mm256_set1_ps(grid->scale), magic = _mm256_set1_ps(depthwise_rounding_magic);
+        const __m256 scale = _mm256_set1_ps(grid->scale), magic = _mm256_set1_ps(aimet_rounding_magic);
         __m256 scaled = _mm256_div_ps(value, scale);
         scaled = _mm256_and_ps(scaled, _mm256_cmp_ps(scaled, scaled, _CMP_ORD_Q));
         scaled = _mm256_min_ps(_mm256_max_ps(scaled, _mm256_set1_ps(grid->low)), _mm256_set1_ps(grid->high));

@@ -6,9 +6,9 @@ import Runtime
 /// Chooses, for each convolution (and, through `IntegerKernelPlanner`, each linear layer) of
 /// a compressed classifier, the integer kernel it runs on.
 ///
-/// Dense convolutions (one group): W8A8 on im2col rows when the weight is 8-bit symmetric
-/// per-tensor or per-channel and the conv's input (the output of its producer) carries an
-/// 8-bit per-tensor activation encoding; the weight-only int8 / int4 kernels otherwise.
+/// Dense convolutions (one group) get the kernel `IntegerKernelPlanner.kernel` chooses for
+/// their weight flattened to `[out, kh·kw·in]` on im2col rows: W8A8 or W8A16 by the width of
+/// the conv's input encoding, the weight-only int8 / int4 kernels otherwise.
 /// Depthwise convolutions with symmetric 8- or 4-bit weights: the direct integer kernel
 /// with an 8-bit input encoding, the weight-only direct kernel without. Everything else
 /// (grouped convolutions, per-block or asymmetric depthwise weights) stays fp32 and is
@@ -54,7 +54,8 @@ public enum IntegerConvolutionPlanner {
             let grid = IntegerKernelPlanner.outputGrid(activationEncodings[node.name])
             let kernel: QuantizedConvolution
             if attributes.groups == 1 {
-                guard let linear = try denseKernel(record, columns: outputs, depth: taps * groupInputs, input: input, outputGrid: grid)
+                guard let linear = try IntegerKernelPlanner.kernel(for: record, columns: outputs, depth: taps * groupInputs,
+                                                                   inputEncoding: inputEncoding, outputGrid: grid, layer: node.name)
                 else {
                     plan.floatFallbacks.append("\(node.name): \(record.bits)-bit scales \(record.scaleShape) have no integer kernel; runs in fp32")
                     continue
@@ -92,39 +93,6 @@ public enum IntegerConvolutionPlanner {
 
     static func perChannel(_ scales: [Float], count: Int) -> [Float] {
         scales.count == 1 ? Array(repeating: scales[0], count: count) : scales
-    }
-
-    /// The linear kernel of a dense convolution's weight flattened to `[columns, depth]`,
-    /// chosen as `IntegerKernelPlanner` chooses for linear layers; nil when none applies.
-    static func denseKernel(_ record: QuantizedTensorRecord, columns: Int, depth: Int,
-                            input: (scale: Float, zeroPoint: Int32)?, outputGrid: QuantizedOutputGrid?) throws -> QuantizedLinear? {
-        if record.bits == 8, record.symmetric, record.scaleShape.count <= 1, let input {
-            let matrix = try PackedInt8Matrix(weight: record.values.map { Int8($0) }, scales: perChannel(record.scales, count: columns),
-                                              columns: columns, depth: depth, name: record.name)
-            return .integer(matrix, activationScale: input.scale, zeroPoint: input.zeroPoint, outputGrid: outputGrid)
-        }
-        // Per-block scales of a 4-D conv weight are not produced by the exporter.
-        guard record.scaleShape.count <= 1, record.bits == 8 || record.bits == 4 else { return nil }
-        let scales = perChannel(record.scales, count: columns)
-        let zeroPoints = record.zeroPoints.map { $0.count == 1 ? Array(repeating: $0[0], count: columns) : $0 }
-        switch (record.bits, record.symmetric) {
-        case (8, true):
-            return .weightOnly(try PackedWeightOnlyMatrix(int8: record.values.map { Int8($0) }, columns: columns, depth: depth,
-                                                          granularity: .perChannel, scales: scales, name: record.name))
-        case (8, false):
-            return .weightOnly(try PackedWeightOnlyMatrix(uint8: record.values.map { UInt8($0) }, columns: columns, depth: depth,
-                                                          granularity: .perChannel, scales: scales, zeroPoints: zeroPoints ?? [],
-                                                          name: record.name))
-        default:
-            // Packed along the flattened depth, not the stored last axis; an odd depth gets a
-            // zero nibble at the end of each row, which the kernel never reads.
-            let paddedDepth = depth + depth % 2
-            let values = depth % 2 == 0 ? record.values
-                : (0..<columns).flatMap { Array(record.values[($0 * depth)..<(($0 + 1) * depth)]) + [0] }
-            let packed = try Int4Packing.pack(values, shape: [columns, paddedDepth], signed: record.symmetric)
-            return .weightOnly(try PackedWeightOnlyMatrix(int4Packed: packed, columns: columns, depth: depth, granularity: .perChannel,
-                                                          scales: scales, zeroPoints: zeroPoints, name: record.name))
-        }
     }
 }
 

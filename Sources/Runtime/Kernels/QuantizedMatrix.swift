@@ -43,31 +43,12 @@ public struct PackedInt8Matrix: Sendable {
     /// Packs `weight` (row-major `[columns, depth]`). `name` identifies the tensor in errors.
     /// Throws when a count does not match the shape or a weight is −128.
     public init(weight: [Int8], scales: [Float], columns: Int, depth: Int, name: String = "weight") throws {
-        guard columns >= 0, depth >= 0, weight.count == columns * depth else {
-            throw RuntimeError.shapeMismatch(node: name, reason: "int8 weight has \(weight.count) values, expected \(columns) × \(depth)")
-        }
-        guard scales.count == columns else {
-            throw RuntimeError.shapeMismatch(node: name, reason: "\(scales.count) weight scales for \(columns) output channels")
-        }
-        var sums = [Int32](repeating: 0, count: columns)
-        let count = aimet_w8a8_packed_size(columns, depth)
-        var status: Int32 = 0
-        let packed = [Int8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            weight.withUnsafeBufferPointer { source in
-                sums.withUnsafeMutableBufferPointer { sums in
-                    status = aimet_w8a8_pack(source.baseAddress, depth, columns, depth, buffer.baseAddress, sums.baseAddress)
-                }
-            }
-            initialized = count
-        }
-        guard status == 0 else {
-            throw RuntimeError.shapeMismatch(node: name, reason: "W8A8 weights must lie in −127…127; found −128")
-        }
+        (storage, columnSums) = try Int8WeightPacking.pack(
+            weight: weight, scales: scales, columns: columns, depth: depth, name: name, kernel: "W8A8",
+            count: { aimet_w8a8_packed_size(columns, depth) }) { aimet_w8a8_pack($0, depth, columns, depth, $1, $2) }
         self.columns = columns
         self.depth = depth
         self.scales = scales
-        self.storage = packed
-        self.columnSums = sums
     }
 
     /// Bytes per 16-column panel.
@@ -223,38 +204,51 @@ public struct PackedW8A16Matrix: Sendable {
     /// Throws when a count does not match the shape, the depth exceeds `maximumDepth`, or a
     /// weight is −128.
     public init(weight: [Int8], scales: [Float], columns: Int, depth: Int, name: String = "weight") throws {
-        guard columns >= 0, depth >= 0, weight.count == columns * depth else {
-            throw RuntimeError.shapeMismatch(node: name, reason: "int8 weight has \(weight.count) values, expected \(columns) × \(depth)")
-        }
         guard depth <= Self.maximumDepth else {
             throw RuntimeError.shapeMismatch(node: name, reason: "depth \(depth) exceeds the W8A16 kernel's exact limit \(Self.maximumDepth)")
         }
-        guard scales.count == columns else {
-            throw RuntimeError.shapeMismatch(node: name, reason: "\(scales.count) weight scales for \(columns) output channels")
-        }
-        var sums = [Int32](repeating: 0, count: columns)
-        let count = aimet_w8a16_packed_count(columns, depth)
-        var status: Int32 = 0
-        let packed = [Int16](unsafeUninitializedCapacity: count) { buffer, initialized in
-            weight.withUnsafeBufferPointer { source in
-                sums.withUnsafeMutableBufferPointer { sums in
-                    status = aimet_w8a16_pack(source.baseAddress, depth, columns, depth, buffer.baseAddress, sums.baseAddress)
-                }
-            }
-            initialized = count
-        }
-        guard status == 0 else {
-            throw RuntimeError.shapeMismatch(node: name, reason: "W8A16 weights must lie in −127…127; found −128")
-        }
+        (storage, columnSums) = try Int8WeightPacking.pack(
+            weight: weight, scales: scales, columns: columns, depth: depth, name: name, kernel: "W8A16",
+            count: { aimet_w8a16_packed_count(columns, depth) }) { aimet_w8a16_pack($0, depth, columns, depth, $1, $2) }
         self.columns = columns
         self.depth = depth
         self.scales = scales
-        self.storage = packed
-        self.columnSums = sums
     }
 
     /// int16 elements per 16-column panel.
     var panelStride: Int { aimet_w8a16_panel_count(depth) }
     /// Number of 16-column panels.
     var panels: Int { (columns + 15) / 16 }
+}
+
+/// The checks and the packing call shared by the integer kernels' int8 weight matrices.
+enum Int8WeightPacking {
+    /// Checks the counts of `weight` (row-major `[columns, depth]`) and `scales`, then lets
+    /// `pack` (a C packer: source, `count()` packed elements, column sums; non-zero status when
+    /// a weight is −128) fill the storage.
+    static func pack<Element>(weight: [Int8], scales: [Float], columns: Int, depth: Int, name: String, kernel: String, count: () -> Int,
+                              pack: (UnsafePointer<Int8>?, UnsafeMutablePointer<Element>?, UnsafeMutablePointer<Int32>?) -> Int32)
+        throws -> ([Element], [Int32]) {
+        guard columns >= 0, depth >= 0, weight.count == columns * depth else {
+            throw RuntimeError.shapeMismatch(node: name, reason: "int8 weight has \(weight.count) values, expected \(columns) × \(depth)")
+        }
+        guard scales.count == columns else {
+            throw RuntimeError.shapeMismatch(node: name, reason: "\(scales.count) weight scales for \(columns) output channels")
+        }
+        var sums = [Int32](repeating: 0, count: columns)
+        var status: Int32 = 0
+        let count = count()
+        let packed = [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            weight.withUnsafeBufferPointer { source in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    status = pack(source.baseAddress, buffer.baseAddress, sums.baseAddress)
+                }
+            }
+            initialized = count
+        }
+        guard status == 0 else {
+            throw RuntimeError.shapeMismatch(node: name, reason: "\(kernel) weights must lie in −127…127; found −128")
+        }
+        return (packed, sums)
+    }
 }
