@@ -61,7 +61,7 @@ public enum Calibrator {
         if recipe.techniques.contains(.adaround) {
             let result = try AdaRoundModel.apply(
                 graph: model.graph, targets: plan.weights, encodings: weightEncodings, iterations: recipe.adaroundIterations,
-                parameters: AdaRoundParameters(iterations: 0, seed: recipe.seed),
+                parameters: recipe.adaRoundParameters,
                 runSamples: { executor, tap in
                     // One sentence per run, so every sample is one sentence's token rows, unpadded.
                     let embedder = SentenceEmbedder(model: model, tokenizer: tokenizer, maximumLength: maximumLength, executor: executor)

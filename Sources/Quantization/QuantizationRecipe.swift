@@ -71,6 +71,18 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
     /// AdaRound optimisation steps per layer; nil uses AIMET's defaults (10,000 for ≥ 8-bit
     /// weights, 15,000 below).
     public var adaroundIterations: Int?
+    /// AdaRound's Adam step size and rounding-regulariser weight λ; nil keeps AIMET's
+    /// (1e-3 and 0.01). Recipe-file only (`adaround_learning_rate`, `adaround_regularization`).
+    public var adaroundLearningRate: Float?
+    public var adaroundRegularization: Float?
+
+    /// The AdaRound hyper-parameters this recipe asks for (iterations are set per layer).
+    public var adaRoundParameters: AdaRoundParameters {
+        var parameters = AdaRoundParameters(iterations: 0, seed: seed)
+        if let adaroundLearningRate { parameters.learningRate = adaroundLearningRate }
+        if let adaroundRegularization { parameters.regularization = adaroundRegularization }
+        return parameters
+    }
 
     public init(weights: QuantScheme, weightEstimator: RangeEstimator = .minMax,
                 activations: ActivationPrecision = .float, activationSymmetry: Symmetry = .asymmetric,
@@ -115,6 +127,13 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         techniques = try container.decodeIfPresent([QuantizationTechnique].self, forKey: .techniques) ?? []
         adaroundIterations = try container.decodeIfPresent(Int.self, forKey: .adaroundIterations)
+        adaroundLearningRate = try container.decodeIfPresent(Float.self, forKey: .adaroundLearningRate)
+        adaroundRegularization = try container.decodeIfPresent(Float.self, forKey: .adaroundRegularization)
+        for (value, key) in [(adaroundLearningRate, CodingKeys.adaroundLearningRate), (adaroundRegularization, .adaroundRegularization)] {
+            if let value, !(value.isFinite && value > 0) {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "must be a finite positive number, got \(value)")
+            }
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -135,6 +154,8 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         // Omitted when empty / unset, so recipes without techniques stay as they were.
         if !techniques.isEmpty { try container.encode(techniques, forKey: .techniques) }
         try container.encodeIfPresent(adaroundIterations, forKey: .adaroundIterations)
+        try container.encodeIfPresent(adaroundLearningRate, forKey: .adaroundLearningRate)
+        try container.encodeIfPresent(adaroundRegularization, forKey: .adaroundRegularization)
     }
 
     /// The activation bit width for `node`: the last matching override, else the recipe's.
@@ -172,6 +193,8 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         case seed
         case techniques
         case adaroundIterations = "adaround_iterations"
+        case adaroundLearningRate = "adaround_learning_rate"
+        case adaroundRegularization = "adaround_regularization"
     }
 }
 

@@ -262,6 +262,23 @@ extension AdaRoundSuites {
         #expect(!String(decoding: try JSONEncoder().encode(recipe), as: UTF8.self).contains("techniques"))
         #expect(QuantizationTechnique(rawValue: "adaround") == .adaround)
     }
+
+    @Test func recipeFilesCanSetAdaRoundsStepAndRegulariser() throws {
+        let base = #"{"weights":{"bits":4,"symmetry":"symmetric","granularity":{"kind":"per_channel","axis":0}},"seed":7"#
+        let plain = try JSONDecoder().decode(QuantizationRecipe.self, from: Data((base + "}").utf8))
+        #expect(plain.adaRoundParameters == AdaRoundParameters(iterations: 0, seed: 7))
+        let tuned = try JSONDecoder().decode(QuantizationRecipe.self, from: Data(
+            (base + #","adaround_learning_rate":0.002,"adaround_regularization":0.05}"#).utf8))
+        #expect(tuned.adaRoundParameters.learningRate == 0.002 && tuned.adaRoundParameters.regularization == 0.05)
+        #expect(tuned.adaRoundParameters.seed == 7)
+        #expect(try JSONDecoder().decode(QuantizationRecipe.self, from: try JSONEncoder().encode(tuned)) == tuned)
+        #expect(!String(decoding: try JSONEncoder().encode(plain), as: UTF8.self).contains("adaround_learning_rate"))
+        for bad in ["0", "-0.1"] {
+            #expect(throws: DecodingError.self) {
+                try JSONDecoder().decode(QuantizationRecipe.self, from: Data((base + ",\"adaround_learning_rate\":\(bad)}").utf8))
+            }
+        }
+    }
 }
 }
 

@@ -45,7 +45,7 @@ enum ClassifierAdaRound {
         let plan = try QuantizationPlan(graph: graph, recipe: recipe)
         let encodings = try Calibrator.encodeWeights(plan: plan, graph: graph)
         let result = try AdaRoundModel.apply(graph: graph, targets: plan.weights, encodings: encodings, iterations: iterations,
-                                             parameters: AdaRoundParameters(iterations: 0, seed: recipe.seed), threads: threads,
+                                             parameters: recipe.adaRoundParameters, threads: threads,
                                              feeds: feeds, progress: progress)
         var adjustedGraph = graph
         for index in adjustedGraph.nodes.indices {
