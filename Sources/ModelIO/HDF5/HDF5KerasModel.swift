@@ -45,26 +45,9 @@ enum HDF5KerasModel {
 
     /// The weights in `layer_names` order, then `weight_names` order.
     private static func listWeights(weightsGroup: hid_t, file: hid_t, path: String) throws -> [(info: TensorInfo, dataset: String)] {
-        guard HDF5Library.hasAttribute(weightsGroup, "layer_names"),
-              let layerNames = try HDF5Library.readStringAttribute(weightsGroup, "layer_names", path: path, objectName: "model_weights") else {
-            throw ModelIOError.invalidHeader(path: path, reason: "group 'model_weights' has no string attribute 'layer_names'")
-        }
         var tensors: [(info: TensorInfo, dataset: String)] = []
         var seen = Set<String>()
-        for layer in layerNames.values {
-            let layerPath = "model_weights/\(layer)"
-            guard aimet_object_type(weightsGroup, layer) == Int32(AIMET_OBJECT_GROUP) else {
-                throw ModelIOError.invalidHeader(path: path, reason: "layer '\(layer)' is listed in layer_names but '\(layerPath)' is not a group")
-            }
-            let group = try HDF5Library.check(H5Gopen2(weightsGroup, layer, aimet_H5P_DEFAULT), path: path, object: layerPath, operation: "H5Gopen2")
-            defer { H5Gclose(group) }
-            var weightNames: [String] = []
-            if HDF5Library.hasAttribute(group, "weight_names") {
-                guard let attribute = try HDF5Library.readStringAttribute(group, "weight_names", path: path, objectName: layerPath) else {
-                    throw ModelIOError.invalidHeader(path: path, reason: "attribute 'weight_names' of '\(layerPath)' is not a list of strings")
-                }
-                weightNames = attribute.values
-            }
+        try forEachLayer(weightsGroup: weightsGroup, path: path) { layer, layerPath, group, weightNames in
             for weight in weightNames {
                 let dataset = "\(layerPath)/\(weight)"
                 guard aimet_object_type(group, weight) == Int32(AIMET_OBJECT_DATASET) else {
@@ -155,11 +138,20 @@ extension HDF5KerasModel {
         let weightsGroup = try HDF5Library.check(
             H5Gopen2(root, "model_weights", aimet_H5P_DEFAULT), path: path, object: "model_weights", operation: "H5Gopen2")
         defer { H5Gclose(weightsGroup) }
+        var result: [(layer: String, weights: [String])] = []
+        try forEachLayer(weightsGroup: weightsGroup, path: path) { layer, _, _, weights in result.append((layer, weights)) }
+        return result
+    }
+
+    /// Walks the layer groups of `model_weights` in `layer_names` order, handing `body` each
+    /// layer's name, path, open group and `weight_names` (empty when the attribute is absent).
+    /// Expects the HDF5 lock to be held.
+    static func forEachLayer(weightsGroup: hid_t, path: String,
+                             _ body: (_ layer: String, _ layerPath: String, _ group: hid_t, _ weights: [String]) throws -> Void) throws {
         guard HDF5Library.hasAttribute(weightsGroup, "layer_names"),
               let layerNames = try HDF5Library.readStringAttribute(weightsGroup, "layer_names", path: path, objectName: "model_weights") else {
             throw ModelIOError.invalidHeader(path: path, reason: "group 'model_weights' has no string attribute 'layer_names'")
         }
-        var result: [(layer: String, weights: [String])] = []
         for layer in layerNames.values {
             let layerPath = "model_weights/\(layer)"
             guard aimet_object_type(weightsGroup, layer) == Int32(AIMET_OBJECT_GROUP) else {
@@ -174,9 +166,8 @@ extension HDF5KerasModel {
                 }
                 weights = attribute.values
             }
-            result.append((layer, weights))
+            try body(layer, layerPath, group, weights)
         }
-        return result
     }
 }
 
