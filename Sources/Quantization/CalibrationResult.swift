@@ -28,10 +28,13 @@ public struct CalibrationResult: Sendable, Equatable, Codable {
     public var adjustedWeights: [String: Tensor] = [:]
     /// What AdaRound did to each layer, when it ran.
     public var adaRoundLayers: [AdaRoundLayerReport]?
+    /// What sequential MSE chose for each layer, when it ran.
+    public var sequentialMSELayers: [SequentialMSELayerReport]?
 
     public init(modelPath: String, sourceSHA256: String, recipe: QuantizationRecipe, weightEncodings: [String: Encoding],
                 activationEncodings: [String: Encoding], sampleCount: Int, notes: [String],
-                adjustedWeights: [String: Tensor] = [:], adaRoundLayers: [AdaRoundLayerReport]? = nil) {
+                adjustedWeights: [String: Tensor] = [:], adaRoundLayers: [AdaRoundLayerReport]? = nil,
+                sequentialMSELayers: [SequentialMSELayerReport]? = nil) {
         formatVersion = CalibrationResult.formatVersion
         self.modelPath = modelPath
         self.sourceSHA256 = sourceSHA256
@@ -42,6 +45,7 @@ public struct CalibrationResult: Sendable, Equatable, Codable {
         self.notes = notes
         self.adjustedWeights = adjustedWeights
         self.adaRoundLayers = adaRoundLayers
+        self.sequentialMSELayers = sequentialMSELayers
     }
 
     enum CodingKeys: String, CodingKey {
@@ -54,6 +58,7 @@ public struct CalibrationResult: Sendable, Equatable, Codable {
         case sampleCount = "samples"
         case notes
         case adaRoundLayers = "adaround_layers"
+        case sequentialMSELayers = "seq_mse_layers"
     }
 
     /// The file name inside a calibration folder.

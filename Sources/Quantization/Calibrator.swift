@@ -37,40 +37,48 @@ public enum Calibrator {
     public typealias Progress = (Int, Int) -> Void
 
     /// Calibrates the sentence-embedding model in `modelFolder` on `prompts`. With
-    /// `.adaround` among the recipe's techniques, the linear layers' rounding is learned first
-    /// (`AdaRoundModel`, reporting each layer to `adaRoundProgress`) and the activation
-    /// statistics are then gathered on the AdaRounded weights.
+    /// `.sequentialMSE` among the recipe's techniques, the linear layers' weight ranges are
+    /// chosen on the prompts first (`SequentialMSE`); with `.adaround`, their rounding is then
+    /// learned on those grids (`AdaRoundModel`, reporting each layer to `adaRoundProgress`), and
+    /// the activation statistics are gathered on the resulting weights.
     public static func calibrate(modelFolder: String, prompts: [String], recipe: QuantizationRecipe,
                                  promptsPath: String = "prompts", progress: Progress? = nil,
                                  adaRoundProgress: AdaRoundModel.Progress? = nil) throws -> CalibrationResult {
         guard !prompts.isEmpty else { throw QuantizationPipelineError.emptyCalibrationSet(path: promptsPath) }
-        if let unsupported = recipe.techniques.first(where: { $0 != .adaround }) {
+        if let unsupported = recipe.techniques.first(where: { $0 != .adaround && $0 != .sequentialMSE }) {
             throw QuantizationPipelineError.unsupportedTechnique(
                 technique: unsupported.rawValue, model: modelFolder,
-                reason: "text models take adaround only; bn-fold, cle and bias-correction are for image classifiers")
+                reason: "text models take seq-mse and adaround; bn-fold, cle and bias-correction are for image classifiers")
         }
         let model = try HuggingFaceModel(path: modelFolder)
         let tokenizer = try WordPieceTokenizer(modelFolder: modelFolder)
         let maximumLength = min(try WordPieceTokenizer.maximumSequenceLength(modelFolder: modelFolder),
                                 model.configuration.maximumPositions)
         let plan = try QuantizationPlan(graph: model.graph, recipe: recipe)
-        let weightEncodings = try encodeWeights(plan: plan, graph: model.graph)
+        var weightEncodings = try encodeWeights(plan: plan, graph: model.graph)
         var techniqueNotes: [String] = []
         var adjustedWeights: [String: Tensor] = [:]
         var adaRoundLayers: [AdaRoundLayerReport]?
+        var sequentialMSELayers: [SequentialMSELayerReport]?
+        let runSamples: AdaRoundModel.SampleRunner = { executor, tap in
+            // One sentence per run, so every sample is one sentence's token rows, unpadded.
+            let embedder = SentenceEmbedder(model: model, tokenizer: tokenizer, maximumLength: maximumLength, executor: executor)
+            for prompt in prompts { _ = try embedder.embed([prompt], batchSize: 1, tap: tap) }
+        }
+        if recipe.techniques.contains(.sequentialMSE) {
+            let result = try SequentialMSE.apply(graph: model.graph, targets: plan.weights, encodings: weightEncodings,
+                                                 parameters: SequentialMSEParameters(seed: recipe.seed), runSamples: runSamples)
+            weightEncodings = result.encodings
+            sequentialMSELayers = result.layers
+            techniqueNotes += result.notes + [result.summary]
+        }
         if recipe.techniques.contains(.adaround) {
             let result = try AdaRoundModel.apply(
                 graph: model.graph, targets: plan.weights, encodings: weightEncodings, iterations: recipe.adaroundIterations,
-                parameters: recipe.adaRoundParameters,
-                runSamples: { executor, tap in
-                    // One sentence per run, so every sample is one sentence's token rows, unpadded.
-                    let embedder = SentenceEmbedder(model: model, tokenizer: tokenizer, maximumLength: maximumLength, executor: executor)
-                    for prompt in prompts { _ = try embedder.embed([prompt], batchSize: 1, tap: tap) }
-                },
-                progress: adaRoundProgress)
+                parameters: recipe.adaRoundParameters, runSamples: runSamples, progress: adaRoundProgress)
             adjustedWeights = result.weights
             adaRoundLayers = result.layers
-            techniqueNotes = result.notes
+            techniqueNotes += result.notes
             let kept = result.layers.filter(\.keptNearest).count
             techniqueNotes.append("AdaRound adjusted \(result.layers.count - kept) linear layers"
                                   + (kept > 0 ? "; \(kept) kept nearest rounding (it reconstructed better)" : ""))
@@ -124,7 +132,7 @@ public enum Calibrator {
         return CalibrationResult(modelPath: modelFolder, sourceSHA256: try SHA256.hexDigest(ofFile: weightsPath), recipe: recipe,
                                  weightEncodings: weightEncodings, activationEncodings: activationEncodings,
                                  sampleCount: prompts.count, notes: notes, adjustedWeights: adjustedWeights,
-                                 adaRoundLayers: adaRoundLayers)
+                                 adaRoundLayers: adaRoundLayers, sequentialMSELayers: sequentialMSELayers)
     }
 
     /// Encodings of every planned weight, computed from the weight values.

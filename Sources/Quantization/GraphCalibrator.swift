@@ -27,14 +27,17 @@ public enum GraphCalibrator {
     /// Calibrates `graph` under `recipe` on `feeds`.
     /// - Parameters:
     ///   - source: names the calibration set in errors (a folder or file path).
+    ///   - pinned: weight encodings chosen by a technique (sequential MSE, AdaRound's grids),
+    ///     used instead of the recipe's estimator for those tensors.
     ///   - promoting: the quantizers to move to 16 bits, when an earlier calibration of the
     ///     same graph has already analysed them (skips the analysis); nil analyses.
     public static func calibrate(graph: Graph, feeds: [[String: Tensor]], recipe: QuantizationRecipe, source: String,
-                                 threads: Int = ProcessInfoCores.active, promoting: [String]? = nil,
-                                 progress: Calibrator.Progress? = nil) throws -> Outcome {
+                                 threads: Int = ProcessInfoCores.active, pinned: [String: Encoding] = [:],
+                                 promoting: [String]? = nil, progress: Calibrator.Progress? = nil) throws -> Outcome {
         guard !feeds.isEmpty else { throw QuantizationPipelineError.emptyCalibrationSet(path: source) }
         let plan = try QuantizationPlan(graph: graph, recipe: recipe)
-        let weightEncodings = try Calibrator.encodeWeights(plan: plan, graph: graph)
+        var weightEncodings = try Calibrator.encodeWeights(plan: plan, graph: graph)
+        for (tensor, encoding) in pinned where weightEncodings[tensor] != nil { weightEncodings[tensor] = encoding }
         let executor = GraphExecutor(graph: try QuantizationSimulator.applyingWeightEncodings(weightEncodings, to: graph),
                                      threads: threads)
         var notes = plan.notes

@@ -33,6 +33,9 @@ public enum QuantizationTechnique: String, Sendable, Codable, CaseIterable, Cust
     case biasCorrection = "bias-correction"
     /// Adaptive rounding of linear-layer weights (Nagel et al. 2020), layer by layer.
     case adaround = "adaround"
+    /// Sequential MSE: weight ranges chosen layer by layer by the layer's output error on
+    /// calibration data (AIMET's `apply_seq_mse`); before AdaRound when both are named.
+    case sequentialMSE = "seq-mse"
 
     public var description: String { rawValue }
 }

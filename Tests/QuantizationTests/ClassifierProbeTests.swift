@@ -31,6 +31,20 @@ struct ClassifierProbeTests {
         }
         let reference = ClassifierEvaluation.Runner(classifier)
         let expected = try reference.logits(evaluation)
+        if let folder = environment["CNN_DUMP"] {
+            // The exact views as raw little-endian float32 NHWC (for peer tools such as AIMET).
+            for (name, views) in [("calibration", calibration), ("evaluation", evaluation)] {
+                var data = Data()
+                for view in views { view.tensor.scalars.withUnsafeBytes { data.append(contentsOf: $0) } }
+                try data.write(to: URL(fileURLWithPath: "\(folder)/\(name).f32"))
+                let shape = ([views.count] + views[0].tensor.shape.dropFirst()).map(String.init).joined(separator: " ")
+                try Data((shape + "\n" + views.map(\.name).joined(separator: "\n") + "\n").utf8)
+                    .write(to: URL(fileURLWithPath: "\(folder)/\(name).txt"))
+            }
+            var logits = Data()
+            expected.values.withUnsafeBytes { logits.append(contentsOf: $0) }
+            try logits.write(to: URL(fileURLWithPath: "\(folder)/evaluation-logits.f32"))
+        }
         if environment["CNN_MARGINS"] != nil {
             var margins: [(Float, Float, String)] = []
             for index in 0..<evaluation.count {

@@ -19,31 +19,17 @@ enum ClassifierAdaRound {
         var adjustedWeights: [String: Tensor]
         var layers: [AdaRoundLayerReport]
         var notes: [String]
-
-        /// Keeps the encodings AdaRound rounded to for the adjusted weights: a later calibration
-        /// recomputes encodings from the adjusted weights, and an estimator (mse in particular)
-        /// can choose another grid for them, on which they would be rounded again.
-        func pinning(_ outcome: GraphCalibrator.Outcome) -> GraphCalibrator.Outcome {
-            var pinned = outcome
-            var changed: [String] = []
-            for tensor in adjustedWeights.keys.sorted() {
-                guard let encoding = weightEncodings[tensor] else { continue }
-                if pinned.weightEncodings[tensor] != encoding { changed.append(tensor) }
-                pinned.weightEncodings[tensor] = encoding
-            }
-            if !changed.isEmpty {
-                pinned.notes.append("AdaRound: kept the encodings it rounded to for \(changed.count) weights whose recomputed encodings differed "
-                                    + "(activation statistics were gathered with the recomputed ones)")
-            }
-            return pinned
-        }
     }
 
-    /// Runs AdaRound on `graph` for `recipe`'s weight encodings on `feeds`.
+    /// Runs AdaRound on `graph` for `recipe`'s weight encodings (`pinned` ones instead, where
+    /// given) on `feeds`. The encodings it rounded to must be kept by every later calibration
+    /// (an estimator, mse in particular, could choose another grid for the adjusted weights, on
+    /// which they would be rounded again).
     static func run(graph: Graph, feeds: [[String: Tensor]], recipe: QuantizationRecipe, iterations: Int?, threads: Int,
-                    progress: AdaRoundModel.Progress?) throws -> Outcome {
+                    pinned: [String: Encoding] = [:], progress: AdaRoundModel.Progress?) throws -> Outcome {
         let plan = try QuantizationPlan(graph: graph, recipe: recipe)
-        let encodings = try Calibrator.encodeWeights(plan: plan, graph: graph)
+        var encodings = try Calibrator.encodeWeights(plan: plan, graph: graph)
+        for (tensor, encoding) in pinned where encodings[tensor] != nil { encodings[tensor] = encoding }
         let result = try AdaRoundModel.apply(graph: graph, targets: plan.weights, encodings: encodings, iterations: iterations,
                                              parameters: recipe.adaRoundParameters, threads: threads,
                                              feeds: feeds, progress: progress)

@@ -9,7 +9,8 @@ import Runtime
 /// `GraphCalibrator` computes the encodings of the rewritten graph. The result keeps the
 /// rewritten graph, because its weights are no longer the checkpoint's.
 public struct ClassifierCalibration: Sendable {
-    /// The graph techniques to apply, in the fixed order fold → equalize → AdaRound → calibrate → correct.
+    /// The graph techniques to apply, in the fixed order fold → equalize → sequential MSE →
+    /// AdaRound → calibrate → correct.
     public struct Techniques: Sendable, Equatable {
         public var foldsBatchNorms: Bool
         public var equalizes: Bool
@@ -21,6 +22,9 @@ public struct ClassifierCalibration: Sendable {
         /// recipe's, else AIMET's default.
         public var adaRounds = false
         public var adaRoundIterations: Int?
+        /// Sequential MSE (`SequentialMSE`) chooses the weight encodings on the calibration
+        /// images after folding / equalization, before AdaRound (which rounds on its grids).
+        public var searchesWeightRanges = false
 
         public init(foldsBatchNorms: Bool = false, equalizes: Bool = false, correctsBias: Bool = false,
                     equalization: CrossLayerEqualization.Options = .init()) {
@@ -65,18 +69,30 @@ public struct ClassifierCalibration: Sendable {
             notes += report.lines
         }
         let feeds = classifier.feeds(inputs)
+        // Encodings chosen by a technique, kept by every later calibration of the same weights.
+        var pinned: [String: Encoding] = [:]
+        var sequentialMSE: SequentialMSE.Result?
+        if techniques.searchesWeightRanges {
+            let plan = try QuantizationPlan(graph: graph, recipe: recipe)
+            let result = try SequentialMSE.apply(graph: graph, targets: plan.weights,
+                                                 encodings: try Calibrator.encodeWeights(plan: plan, graph: graph),
+                                                 parameters: SequentialMSEParameters(seed: recipe.seed), threads: threads, feeds: feeds)
+            notes += result.notes + [result.summary]
+            for layer in result.layers { pinned[layer.tensor] = result.encodings[layer.tensor] }
+            sequentialMSE = result
+        }
         var adaRound: ClassifierAdaRound.Outcome?
         if techniques.adaRounds {
             let outcome = try ClassifierAdaRound.run(graph: graph, feeds: feeds, recipe: recipe,
                                                      iterations: techniques.adaRoundIterations ?? recipe.adaroundIterations,
-                                                     threads: threads, progress: adaRoundProgress)
+                                                     threads: threads, pinned: pinned, progress: adaRoundProgress)
             graph = outcome.graph
             notes += outcome.notes
+            for tensor in outcome.adjustedWeights.keys { pinned[tensor] = outcome.weightEncodings[tensor] }
             adaRound = outcome
         }
         var outcome = try GraphCalibrator.calibrate(graph: graph, feeds: feeds, recipe: recipe, source: source,
-                                                    threads: threads, progress: progress)
-        if let adaRound { outcome = adaRound.pinning(outcome) }
+                                                    threads: threads, pinned: pinned, progress: progress)
         if techniques.correctsBias {
             let (corrected, report) = try BiasCorrection.correct(graph, weightEncodings: outcome.weightEncodings,
                                                                  activationEncodings: outcome.activationEncodings,
@@ -86,14 +102,13 @@ public struct ClassifierCalibration: Sendable {
             // Corrected biases move the activation ranges a little: calibrate them again (the
             // sensitivity analysis, if any, stands: bias correction made the model closer).
             outcome = try GraphCalibrator.calibrate(graph: graph, feeds: feeds, recipe: recipe, source: source, threads: threads,
-                                                    promoting: outcome.promoted)
-            if let adaRound { outcome = adaRound.pinning(outcome) }
+                                                    pinned: pinned, promoting: outcome.promoted)
         }
         let result = CalibrationResult(modelPath: classifier.path, sourceSHA256: try SHA256.hexDigest(ofFile: classifier.weightsPath),
                                        recipe: recipe, weightEncodings: outcome.weightEncodings,
                                        activationEncodings: outcome.activationEncodings, sampleCount: inputs.count,
                                        notes: outcome.notes + notes, adjustedWeights: adaRound?.adjustedWeights ?? [:],
-                                       adaRoundLayers: adaRound?.layers)
+                                       adaRoundLayers: adaRound?.layers, sequentialMSELayers: sequentialMSE?.layers)
         return ClassifierCalibration(result: result, graph: graph, classifierInput: classifier.inputName,
                                      preprocessingName: classifier.preprocessingName)
     }

@@ -13,6 +13,7 @@ extension ClassifierCalibration.Techniques {
             case .crossLayerEqualization: equalizes = true
             case .biasCorrection: correctsBias = true
             case .adaround: adaRounds = true
+            case .sequentialMSE: searchesWeightRanges = true
             }
         }
     }

@@ -1,0 +1,56 @@
+import Foundation
+import ModelGraph
+import ModelIO
+import QuantCore
+@testable import Quantization
+import Runtime
+import Testing
+
+/// Exploration harness for MiniLM W4 (enabled by TEXT_PROBE): variants as
+/// `label:t=seq-mse+adaround,it=1000,bc=1;label:...`, each calibrated on the first 64
+/// calibration prompts (TEXT_SAMPLES) and measured by mean cosine against fp32 on the
+/// held-out sentences (TEXT_HELDOUT, default all), weights fake-quantized, activations float.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["TEXT_PROBE"] != nil))
+struct TextProbeTests {
+    @Test func probe() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let folder = PipelinePaths.miniLMFolder
+        let embedder = try SentenceEmbedder(modelFolder: folder)
+        let prompts = try PipelinePaths.prompts(Int(environment["TEXT_SAMPLES"] ?? "64")!)
+        let heldout = try PipelinePaths.heldout(Int(environment["TEXT_HELDOUT"] ?? "100000")!)
+        let reference = try embedder.embed(heldout).embeddings
+        for variant in environment["TEXT_PROBE"]!.split(separator: ";") {
+            let parts = variant.split(separator: ":", maxSplits: 1)
+            let spec = parts.count > 1 ? ClassifierProbeTests.parse(String(parts[1])) : [:]
+            let started = Date()
+            let techniques = (spec["t"] ?? "").split(separator: "+").compactMap { QuantizationTechnique(rawValue: String($0)) }
+            var recipe = QuantizationRecipe(weights: try QuantScheme(bits: Int(spec["w"] ?? "4")!, symmetry: .symmetric,
+                                                                     granularity: .perChannel(axis: 0)),
+                                            weightEstimator: .mse, activations: .float,
+                                            embeddings: QuantizationRecipe.defaultEmbeddingScheme(), techniques: techniques,
+                                            adaroundIterations: spec["it"].flatMap(Int.init))
+            if let rate = spec["lr"].flatMap(Float.init) { recipe.adaroundLearningRate = rate }
+            let calibration = try Calibrator.calibrate(modelFolder: folder, prompts: prompts, recipe: recipe)
+            var graph = embedder.model.graph
+            for index in graph.nodes.indices {
+                guard let source = graph.nodes[index].parameterSources["weight"], let weight = calibration.adjustedWeights[source] else { continue }
+                graph.nodes[index].parameters["weight"] = weight
+            }
+            if spec["bc"] == "1" {
+                let inputs = prompts.map { prompt in
+                    SentenceEmbedder.graphInputs(for: [embedder.tokenizer.encode(prompt, maxLength: embedder.maximumLength)],
+                                                 paddingID: embedder.tokenizer.paddingID)
+                }
+                graph = try BiasCorrection.correct(graph, weightEncodings: calibration.weightEncodings,
+                                                   runner: BiasCorrection.runner(inputs: inputs)).0
+            }
+            let quantized = try QuantizationSimulator.applyingWeightEncodings(calibration.weightEncodings, to: graph)
+            let candidate = SentenceEmbedder(model: embedder.model, tokenizer: embedder.tokenizer, maximumLength: embedder.maximumLength,
+                                             executor: GraphExecutor(graph: quantized))
+            let fidelity = try Evaluator.fidelity(reference: reference, candidate: try candidate.embed(heldout).embeddings)
+            FileHandle.standardError.write(Data(String(format: "TEXTPROBE %@ mean %.5f p5 %.5f (%d held-out, %.0f s)\n", String(parts[0]),
+                                                       fidelity.meanCosine, fidelity.p5Cosine, heldout.count,
+                                                       Date().timeIntervalSince(started)).utf8))
+        }
+    }
+}
