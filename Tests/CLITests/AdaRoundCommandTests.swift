@@ -8,7 +8,7 @@ import Testing
         let result = try CommandRunner.run(["calibrate", "--model", CachedModels.miniLMFolder, "--prompts", "p.txt",
                                             "--output", "/tmp/never", "--techniques", "adaround,magic"])
         #expect(result.status != 0)
-        #expect(result.standardError.contains("magic") && result.standardError.contains("allowed: bn-fold, cle, bias-correction, adaround"), "\(result.standardError)")
+        #expect(result.standardError.contains("magic") && result.standardError.contains("allowed: bn-fold, cle, bias-correction, adaround, seq-mse"), "\(result.standardError)")
     }
 
     @Test func nonPositiveIterationCountIsRejected() throws {
@@ -24,9 +24,10 @@ import Testing
         let prompts = TestLocations.repositoryRoot.appendingPathComponent("Calibration/text/calibration.txt").path
         let calibration = folder.appendingPathComponent("cal").path
         let result = try CommandRunner.run(["calibrate", "--model", CachedModels.miniLMFolder, "--prompts", prompts,
-                                            "--weights", "int4", "--activations", "float", "--techniques", "adaround",
+                                            "--weights", "int4", "--activations", "float", "--techniques", "seq-mse,adaround",
                                             "--adaround-iterations", "2", "--num-samples", "3", "--output", calibration])
         #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("sequential MSE chose the weight ranges of"), "\(result.standardError)")
         #expect(result.standardError.contains("adaround 36/36 encoder.layer.5.output.dense"), "\(result.standardError)")
         #expect(FileManager.default.fileExists(atPath: calibration + "/adjusted-weights.safetensors"))
         let export = try CommandRunner.run(["export", "--calibration", calibration, "--output", folder.appendingPathComponent("model").path])

@@ -13,7 +13,7 @@ import Testing
         defer { for folder in [images, work] { try? FileManager.default.removeItem(at: folder) } }
         let calibration = work.appendingPathComponent("cal").path, model = work.appendingPathComponent("fer-adaround").path
         let calibrate = try CommandRunner.run(["calibrate", "--model", ClassifierCommandTests.ferPath, "--images", images.path,
-                                               "--views", "1", "--activations", "float", "--techniques", "bn-fold,adaround",
+                                               "--views", "1", "--activations", "float", "--techniques", "bn-fold,seq-mse,adaround",
                                                "--adaround-iterations", "3", "--output", calibration])
         #expect(calibrate.status == 0, "\(calibrate.standardError)")
         let progress = calibrate.standardError.split(separator: "\n").filter { $0.hasPrefix("adaround ") }
@@ -24,6 +24,7 @@ import Testing
         let calibrationJSON = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: calibration + "/calibration.json"))),
                                                    path: calibration)
         #expect("\(calibrationJSON)".contains("rows_per_sample"), "the layer reports name the row sampling")
+        #expect("\(calibrationJSON)".contains("seq_mse_layers"), "sequential MSE's layer reports are kept")
         let export = try CommandRunner.run(["export", "--calibration", calibration, "--output", model])
         #expect(export.status == 0, "\(export.standardError)")
     }

@@ -180,6 +180,7 @@ struct ClassifierProbeTests {
         equalization.absorbsIntoPaddedLayers = o("padded", "0") == "1"
         var techniques = ClassifierCalibration.Techniques(foldsBatchNorms: true, equalizes: o("cle", "1") == "1",
                                                           correctsBias: o("bc", "1") == "1", equalization: equalization)
+        techniques.searchesWeightRanges = o("sm", "0") == "1"
         if let iterations = spec["ada"].flatMap(Int.init) {
             techniques.adaRounds = true
             techniques.adaRoundIterations = iterations

@@ -1,6 +1,7 @@
 import Foundation
 import QuantCore
 @testable import Quantization
+import Runtime
 import Testing
 
 /// Sequential MSE's per-layer search against a plain reference, and on the real MiniLM.
@@ -135,5 +136,36 @@ import Testing
         let encoding = try RangeEstimator.minMax.encoding(of: weight, scheme: scheme, tensorName: "w")
         #expect(try SequentialMSELayer.search(weight: weight, encoding: encoding, data: data, parameters: SequentialMSEParameters(),
                                               tensorName: "w", threads: 1) == nil)
+    }
+
+    /// On the real MiniLM (W4 per-channel, 16 calibration sentences): every layer's chosen
+    /// ranges reconstruct at least as well as the estimator's, and the model is closer to fp32
+    /// on held-out sentences (measured: 0.966 against 0.950 mean cosine with 64 sentences).
+    @Test func miniLMWeightRangesBeatTheEstimatorOnHeldOutSentences() throws {
+        func recipe(_ techniques: [QuantizationTechnique]) throws -> QuantizationRecipe {
+            QuantizationRecipe(weights: try QuantScheme(bits: 4, symmetry: .symmetric, granularity: .perChannel(axis: 0)),
+                               weightEstimator: .mse, activations: .float, embeddings: nil, techniques: techniques)
+        }
+        let prompts = try PipelinePaths.prompts(16)
+        let searched = try Calibrator.calibrate(modelFolder: PipelinePaths.miniLMFolder, prompts: prompts, recipe: try recipe([.sequentialMSE]))
+        let plain = try Calibrator.calibrate(modelFolder: PipelinePaths.miniLMFolder, prompts: prompts, recipe: try recipe([]))
+        let layers = try #require(searched.sequentialMSELayers)
+        #expect(layers.count == 36)
+        for layer in layers { #expect(layer.loss <= layer.estimatorLoss, "\(layer.node)") }
+        #expect(layers.filter { $0.changedGroups > 0 }.count > 30)
+        #expect(searched.notes.contains { $0.hasPrefix("sequential MSE chose the weight ranges of") })
+        #expect(searched.adjustedWeights.isEmpty, "sequential MSE changes encodings, not weights")
+
+        let embedder = try SentenceEmbedder(modelFolder: PipelinePaths.miniLMFolder)
+        let heldout = try PipelinePaths.heldout(48)
+        let reference = try embedder.embed(heldout).embeddings
+        func meanCosine(_ calibration: CalibrationResult) throws -> Double {
+            let graph = try QuantizationSimulator.applyingWeightEncodings(calibration.weightEncodings, to: embedder.model.graph)
+            let candidate = SentenceEmbedder(model: embedder.model, tokenizer: embedder.tokenizer, maximumLength: embedder.maximumLength,
+                                             executor: GraphExecutor(graph: graph))
+            return try Evaluator.fidelity(reference: reference, candidate: try candidate.embed(heldout).embeddings).meanCosine
+        }
+        let (searchedCosine, plainCosine) = (try meanCosine(searched), try meanCosine(plain))
+        #expect(searchedCosine > plainCosine + 0.005, "sequential MSE \(searchedCosine), estimator \(plainCosine)")
     }
 }

@@ -17,7 +17,9 @@ struct TextProbeTests {
         let folder = PipelinePaths.miniLMFolder
         let embedder = try SentenceEmbedder(modelFolder: folder)
         let prompts = try PipelinePaths.prompts(Int(environment["TEXT_SAMPLES"] ?? "64")!)
-        let heldout = try PipelinePaths.heldout(Int(environment["TEXT_HELDOUT"] ?? "100000")!)
+        // TEXT_VALIDATION=1 judges on calibration prompts 65–275 (a validation split) instead of held-out.
+        let heldout = environment["TEXT_VALIDATION"] == "1" ? Array(try PipelinePaths.prompts(275).dropFirst(64))
+            : try PipelinePaths.heldout(Int(environment["TEXT_HELDOUT"] ?? "100000")!)
         let reference = try embedder.embed(heldout).embeddings
         for variant in environment["TEXT_PROBE"]!.split(separator: ";") {
             let parts = variant.split(separator: ":", maxSplits: 1)
@@ -51,6 +53,37 @@ struct TextProbeTests {
             FileHandle.standardError.write(Data(String(format: "TEXTPROBE %@ mean %.5f p5 %.5f (%d held-out, %.0f s)\n", String(parts[0]),
                                                        fidelity.meanCosine, fidelity.p5Cosine, heldout.count,
                                                        Date().timeIntervalSince(started)).utf8))
+        }
+    }
+}
+
+/// AdaRound's final losses on MiniLM's first layers for several iteration counts
+/// (ADAROUND_CURVE="1000,4000,15000"; ADAROUND_LAYERS, default 1).
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["ADAROUND_CURVE"] != nil))
+struct AdaRoundCurveProbeTests {
+    @Test func curve() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let folder = PipelinePaths.miniLMFolder
+        let model = try HuggingFaceModel(path: folder)
+        let tokenizer = try WordPieceTokenizer(modelFolder: folder)
+        let recipe = QuantizationRecipe(weights: try QuantScheme(bits: 4, symmetry: .symmetric, granularity: .perChannel(axis: 0)),
+                                        weightEstimator: .mse, activations: .float, embeddings: nil)
+        let plan = try QuantizationPlan(graph: model.graph, recipe: recipe)
+        let targets = Array(plan.weights.prefix(Int(environment["ADAROUND_LAYERS"] ?? "1")!))
+        let encodings = try Calibrator.encodeWeights(plan: plan, graph: model.graph)
+        let prompts = try PipelinePaths.prompts(64)
+        for iterations in environment["ADAROUND_CURVE"]!.split(separator: ",").compactMap({ Int($0) }) {
+            var parameters = AdaRoundParameters(iterations: 0)
+            if let rate = environment["ADAROUND_LR"].flatMap(Float.init) { parameters.learningRate = rate }
+            let result = try AdaRoundModel.apply(graph: model.graph, targets: targets, encodings: encodings, iterations: iterations,
+                                                 parameters: parameters, runSamples: { executor, tap in
+                let embedder = SentenceEmbedder(model: model, tokenizer: tokenizer, maximumLength: 128, executor: executor)
+                for prompt in prompts { _ = try embedder.embed([prompt], batchSize: 1, tap: tap) }
+            })
+            for layer in result.layers {
+                FileHandle.standardError.write(Data(String(format: "CURVE %d %@ nearest %.4f adaround %.4f flipped %d\n", iterations, layer.node,
+                                                           layer.nearestLoss, layer.adaRoundLoss, layer.flippedWeights).utf8))
+            }
         }
     }
 }
