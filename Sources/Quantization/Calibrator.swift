@@ -135,15 +135,18 @@ public enum Calibrator {
                                  adaRoundLayers: adaRoundLayers, sequentialMSELayers: sequentialMSELayers)
     }
 
-    /// Encodings of every planned weight, computed from the weight values.
-    public static func encodeWeights(plan: QuantizationPlan, graph: Graph) throws -> [String: Encoding] {
+    /// Encodings of every planned weight, computed from the weight values, except those in
+    /// `pinned` (chosen by a technique: sequential MSE, AdaRound's grids), which are used as
+    /// they are.
+    public static func encodeWeights(plan: QuantizationPlan, graph: Graph, pinned: [String: Encoding] = [:]) throws -> [String: Encoding] {
         var encodings: [String: Encoding] = [:]
         for target in plan.weights {
             guard let node = graph.node(named: target.node), let weight = node.parameters["weight"] else {
                 throw QuantizationPipelineError.missingWeight(tensor: target.tensor)
             }
             guard weight.scalars.allSatisfy(\.isFinite) else { throw QuantizationPipelineError.nonFiniteWeight(tensor: target.tensor) }
-            encodings[target.tensor] = try target.estimator.encoding(of: weight, scheme: target.scheme, tensorName: target.tensor)
+            encodings[target.tensor] = try pinned[target.tensor]
+                ?? target.estimator.encoding(of: weight, scheme: target.scheme, tensorName: target.tensor)
         }
         return encodings
     }

@@ -36,8 +36,7 @@ public enum GraphCalibrator {
                                  promoting: [String]? = nil, progress: Calibrator.Progress? = nil) throws -> Outcome {
         guard !feeds.isEmpty else { throw QuantizationPipelineError.emptyCalibrationSet(path: source) }
         let plan = try QuantizationPlan(graph: graph, recipe: recipe)
-        var weightEncodings = try Calibrator.encodeWeights(plan: plan, graph: graph)
-        for (tensor, encoding) in pinned where weightEncodings[tensor] != nil { weightEncodings[tensor] = encoding }
+        let weightEncodings = try Calibrator.encodeWeights(plan: plan, graph: graph, pinned: pinned)
         let executor = GraphExecutor(graph: try QuantizationSimulator.applyingWeightEncodings(weightEncodings, to: graph),
                                      threads: threads)
         var notes = plan.notes

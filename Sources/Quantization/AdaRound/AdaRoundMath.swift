@@ -45,12 +45,7 @@ enum AdaRoundMath {
         let rows = data.rows, outputs = data.outputFeatures
         guard rows > 0 else { return 0 }
         var output = [Float](repeating: 0, count: rows * outputs)
-        switch data.layout {
-        case .dense:
-            multiply(data.inputs, rows: rows, weight, outputs: outputs, inputs: data.inputFeatures, into: &output, threads: threads)
-        case .depthwise:
-            depthwiseMultiply(data.inputs, rows: rows, weight, channels: outputs, taps: data.inputFeatures, into: &output, threads: threads)
-        }
+        layerOutput(weight: weight, data: data, into: &output, threads: threads)
         var total = 0.0
         // Fixed-order reduction: one partial sum per row block, added in block order.
         for start in stride(from: 0, to: rows, by: blockRows) {
@@ -62,6 +57,19 @@ enum AdaRoundMath {
             total += partial
         }
         return total / Double(rows)
+    }
+
+    /// The layer's output on all of `data`'s rows, `[rows, outputs]`, for `weight` (`[outputs,
+    /// columns]`), in the product `data.layout` names.
+    static func layerOutput(weight: [Float], data: AdaRoundLayerData, into output: inout [Float], threads: Int) {
+        switch data.layout {
+        case .dense:
+            multiply(data.inputs, rows: data.rows, weight, outputs: data.outputFeatures, inputs: data.inputFeatures, into: &output,
+                     threads: threads)
+        case .depthwise:
+            depthwiseMultiply(data.inputs, rows: data.rows, weight, channels: data.outputFeatures, taps: data.inputFeatures,
+                              into: &output, threads: threads)
+        }
     }
 
     /// Depthwise product `output[r, c] = Σₜ input[r, t, c] · weight[c, t]` (`input` `[rows, taps,

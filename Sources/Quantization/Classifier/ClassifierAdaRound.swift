@@ -28,8 +28,7 @@ enum ClassifierAdaRound {
     static func run(graph: Graph, feeds: [[String: Tensor]], recipe: QuantizationRecipe, iterations: Int?, threads: Int,
                     pinned: [String: Encoding] = [:], progress: AdaRoundModel.Progress?) throws -> Outcome {
         let plan = try QuantizationPlan(graph: graph, recipe: recipe)
-        var encodings = try Calibrator.encodeWeights(plan: plan, graph: graph)
-        for (tensor, encoding) in pinned where encodings[tensor] != nil { encodings[tensor] = encoding }
+        let encodings = try Calibrator.encodeWeights(plan: plan, graph: graph, pinned: pinned)
         let result = try AdaRoundModel.apply(graph: graph, targets: plan.weights, encodings: encodings, iterations: iterations,
                                              parameters: recipe.adaRoundParameters, threads: threads,
                                              feeds: feeds, progress: progress)

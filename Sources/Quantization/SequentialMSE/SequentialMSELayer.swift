@@ -91,7 +91,6 @@ public enum SequentialMSELayer {
                 maximums[group] = max(maximums[group], value)
             }
         }
-        let flatShape = [outputs, columns]
         // Candidate 0 is the estimator's encoding; candidate k scales every group's range by k/N.
         var candidates = [try Encoding(scheme: encoding.scheme, scaleShape: perChannel ? [outputs] : [], scales: encoding.scales,
                                        zeroPoints: encoding.zeroPoints)]
@@ -99,15 +98,14 @@ public enum SequentialMSELayer {
         for step in 1...count {
             let fraction = Float(step) / Float(count)
             candidates.append(try Encoding(minimums: minimums.map { $0 * fraction }, maximums: maximums.map { $0 * fraction },
-                                           scheme: encoding.scheme, shape: flatShape, tensorName: tensorName))
+                                           scheme: encoding.scheme, shape: weight.shape, tensorName: tensorName))
         }
         var best = [Double](repeating: .infinity, count: groups)
         var choice = [Int](repeating: 0, count: groups)
         var estimatorLoss = 0.0
         var output = [Float](repeating: 0, count: data.rows * outputs)
         for (index, candidate) in candidates.enumerated() {
-            let quantized = try Quantizer.fakeQuantize(Tensor(shape: flatShape, scalars: weight.scalars), with: candidate,
-                                                       tensorName: tensorName)
+            let quantized = try Quantizer.fakeQuantize(weight, with: candidate, tensorName: tensorName)
             let losses = channelLosses(weight: quantized.scalars, data: data, output: &output, threads: threads)
             if index == 0 { estimatorLoss = losses.reduce(0, +) }
             if perChannel {
@@ -123,8 +121,7 @@ public enum SequentialMSELayer {
         let zeroPoints = (0..<groups).map { candidates[choice[$0]].zeroPoints[$0] }
         let chosen = try Encoding(scheme: encoding.scheme, scaleShape: encoding.scaleShape, scales: scales, zeroPoints: zeroPoints)
         let flatChosen = try Encoding(scheme: encoding.scheme, scaleShape: perChannel ? [outputs] : [], scales: scales, zeroPoints: zeroPoints)
-        let quantizedWeight = try Quantizer.fakeQuantize(Tensor(shape: flatShape, scalars: weight.scalars), with: flatChosen,
-                                                         tensorName: tensorName)
+        let quantizedWeight = try Quantizer.fakeQuantize(weight, with: flatChosen, tensorName: tensorName)
         let rows = Double(max(1, data.rows))
         return Result(encoding: chosen, quantizedWeight: quantizedWeight, estimatorLoss: estimatorLoss / rows,
                       loss: best.reduce(0, +) / rows, changedGroups: choice.filter { $0 != 0 }.count)
@@ -135,14 +132,7 @@ public enum SequentialMSELayer {
     /// not depend on `threads`.
     static func channelLosses(weight: [Float], data: AdaRoundLayerData, output: inout [Float], threads: Int) -> [Double] {
         let rows = data.rows, outputs = data.outputFeatures
-        switch data.layout {
-        case .dense:
-            AdaRoundMath.multiply(data.inputs, rows: rows, weight, outputs: outputs, inputs: data.inputFeatures, into: &output,
-                                  threads: threads)
-        case .depthwise:
-            AdaRoundMath.depthwiseMultiply(data.inputs, rows: rows, weight, channels: outputs, taps: data.inputFeatures,
-                                           into: &output, threads: threads)
-        }
+        AdaRoundMath.layerOutput(weight: weight, data: data, into: &output, threads: threads)
         var losses = [Double](repeating: 0, count: outputs)
         output.withUnsafeBufferPointer { produced in
             data.targets.withUnsafeBufferPointer { targets in
