@@ -14,6 +14,7 @@ extension Op: Codable {
         case "linear": self = .linear
         case "layer_norm": self = .layerNorm(epsilon: try container.decode(Float.self, forKey: .epsilon))
         case "activation": self = .activation(try container.decode(ActivationKind.self, forKey: .activation))
+        case "bounded_relu": self = .boundedReLU
         case "add": self = .add
         case "mul": self = .mul
         case "attention": self = .attention(try container.decode(AttentionAttributes.self, forKey: .attention))
@@ -41,6 +42,7 @@ extension Op: Codable {
         case let .activation(kind):
             try container.encode("activation", forKey: .kind)
             try container.encode(kind, forKey: .activation)
+        case .boundedReLU: try container.encode("bounded_relu", forKey: .kind)
         case .add: try container.encode("add", forKey: .kind)
         case .mul: try container.encode("mul", forKey: .kind)
         case let .attention(attributes):

@@ -34,6 +34,11 @@ public enum Op: Sendable, Equatable {
     case layerNorm(epsilon: Float)
     /// Element-wise activation.
     case activation(ActivationKind)
+    /// ReLU with a ceiling per channel of the last axis: `y = min(max(x, 0), ceiling[c])`.
+    /// Parameters: `ceiling [channels]` (each > 0). What cross-layer equalization makes of a
+    /// ReLU6 whose channel `c` it divided by `sᶜ` (the ceiling becomes `6 / sᶜ`), so the
+    /// equalized model stays exactly equivalent to the original one.
+    case boundedReLU
     /// Element-wise sum of two inputs of the same shape.
     case add
     /// Element-wise product of two inputs of the same shape.
@@ -68,6 +73,7 @@ public enum Op: Sendable, Equatable {
         case .linear: return "linear"
         case .layerNorm: return "layer_norm"
         case let .activation(kind): return kind.rawValue
+        case .boundedReLU: return "bounded_relu"
         case .add: return "add"
         case .mul: return "mul"
         case .attention: return "attention"

@@ -106,7 +106,7 @@ public struct QuantizationPlan: Sendable, Equatable {
         }
         guard readers.count == 1 else { return nil }
         switch readers[0].op {
-        case .activation:
+        case .activation, .boundedReLU:
             return "\(node.name) + \(readers[0].name): one supergroup, quantized after the activation"
         case .batchNorm where isWeighted:
             return "\(node.name) + \(readers[0].name): one supergroup, quantized after the batch norm"

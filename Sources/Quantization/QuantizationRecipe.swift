@@ -78,6 +78,9 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
     /// (1e-3 and 0.01). Recipe-file only (`adaround_learning_rate`, `adaround_regularization`).
     public var adaroundLearningRate: Float?
     public var adaroundRegularization: Float?
+    /// Cross-layer equalization replaces ReLU6 by ReLU as AIMET does (`cle_replaces_relu6`),
+    /// instead of keeping the clip exact with per-channel ceilings (the default).
+    public var equalizationReplacesReLU6 = false
 
     /// The AdaRound hyper-parameters this recipe asks for (iterations are set per layer).
     public var adaRoundParameters: AdaRoundParameters {
@@ -132,6 +135,7 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         adaroundIterations = try container.decodeIfPresent(Int.self, forKey: .adaroundIterations)
         adaroundLearningRate = try container.decodeIfPresent(Float.self, forKey: .adaroundLearningRate)
         adaroundRegularization = try container.decodeIfPresent(Float.self, forKey: .adaroundRegularization)
+        equalizationReplacesReLU6 = try container.decodeIfPresent(Bool.self, forKey: .equalizationReplacesReLU6) ?? false
         for (value, key) in [(adaroundLearningRate, CodingKeys.adaroundLearningRate), (adaroundRegularization, .adaroundRegularization)] {
             if let value, !(value.isFinite && value > 0) {
                 throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "must be a finite positive number, got \(value)")
@@ -159,6 +163,7 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         try container.encodeIfPresent(adaroundIterations, forKey: .adaroundIterations)
         try container.encodeIfPresent(adaroundLearningRate, forKey: .adaroundLearningRate)
         try container.encodeIfPresent(adaroundRegularization, forKey: .adaroundRegularization)
+        if equalizationReplacesReLU6 { try container.encode(true, forKey: .equalizationReplacesReLU6) }
     }
 
     /// The activation bit width for `node`: the last matching override, else the recipe's.
@@ -198,6 +203,7 @@ public struct QuantizationRecipe: Sendable, Equatable, Codable {
         case adaroundIterations = "adaround_iterations"
         case adaroundLearningRate = "adaround_learning_rate"
         case adaroundRegularization = "adaround_regularization"
+        case equalizationReplacesReLU6 = "cle_replaces_relu6"
     }
 }
 

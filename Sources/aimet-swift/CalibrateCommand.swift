@@ -73,7 +73,7 @@ struct CalibrateCommand: ParsableCommand {
     func calibrateClassifier(images: String) throws {
         let recipe = try recipeOptions.recipe()
         let classifier = try ImageClassifier.load(path: model, architecture: arch)
-        let techniques = try ClassifierCalibration.Techniques(recipe.techniques, model: model)
+        let techniques = try ClassifierCalibration.Techniques(recipe, model: model)
         var (inputs, warnings) = try classifier.inputs(folder: images, views: views, seed: recipe.seed)
         if let numSamples { inputs = Array(inputs.prefix(numSamples)) }
         for warning in warnings { printError("warning: \(warning)") }

@@ -34,6 +34,9 @@ struct RecipeOptions: ParsableArguments {
     @Option(name: .long, help: "AdaRound steps per layer (default: 10000 for ≥ 8-bit weights, 15000 below).")
     var adaroundIterations: Int?
 
+    @Flag(name: .long, help: "With cle: replace ReLU6 by ReLU as AIMET does, instead of keeping its clip exact with per-channel ceilings.")
+    var cleReplaceRelu6 = false
+
     @Option(name: .long, help: "A recipe JSON file; replaces the options above.")
     var config: String?
 
@@ -86,11 +89,13 @@ struct RecipeOptions: ParsableArguments {
             }
             let embeddingScheme: QuantScheme? = embeddings == "float" ? nil
                 : try QuantScheme(bits: try QuantScheme.bitWidth(parsing: embeddings), symmetry: .symmetric, granularity: .perChannel(axis: 0))
-            return QuantizationRecipe(weights: weightScheme, weightEstimator: try RangeEstimator(parsing: weightEstimator ?? defaultWeightEstimator(techniques: try parsedTechniques())),
-                                      activations: precision, activationEstimator: try RangeEstimator(parsing: estimator),
-                                      embeddings: embeddingScheme,
-                                      sixteenBitThreshold: sixteenBitThreshold > 0 ? sixteenBitThreshold : nil,
-                                      techniques: try parsedTechniques(), adaroundIterations: adaroundIterations)
+            var recipe = QuantizationRecipe(weights: weightScheme, weightEstimator: try RangeEstimator(parsing: weightEstimator ?? defaultWeightEstimator(techniques: try parsedTechniques())),
+                                            activations: precision, activationEstimator: try RangeEstimator(parsing: estimator),
+                                            embeddings: embeddingScheme,
+                                            sixteenBitThreshold: sixteenBitThreshold > 0 ? sixteenBitThreshold : nil,
+                                            techniques: try parsedTechniques(), adaroundIterations: adaroundIterations)
+            recipe.equalizationReplacesReLU6 = cleReplaceRelu6
+            return recipe
         } catch let error as QuantizationError {
             throw ValidationError("\(error)")
         }

@@ -48,6 +48,41 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("report.md").path))
     }
 
+    /// `--techniques bn-fold,cle` keeps MobileNetV2's ReLU6 exact (per-channel ceilings in the
+    /// exported `graph.json`, which loads and evaluates on its own); `--cle-replace-relu6` asks
+    /// for AIMET's ReLU6 → ReLU instead and is recorded in the recipe.
+    @Test func equalizationKeepsOrReplacesReLU6FromTheCommandLine() throws {
+        let calibrationImages = try Self.imageFolder(role: "calibration")
+        let evaluationImages = try Self.imageFolder(role: "evaluation")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("cli-cle-\(UUID().uuidString)")
+        defer { for folder in [calibrationImages, evaluationImages, work] { try? FileManager.default.removeItem(at: folder) } }
+        let common = ["calibrate", "--model", CachedModels.mobileNetV2, "--arch", "mobilenet_v2", "--images", calibrationImages.path,
+                      "--weights", "int8", "--granularity", "per-channel", "--activations", "int8", "--sixteen-bit-threshold", "0",
+                      "--techniques", "bn-fold,cle"]
+        let kept = work.appendingPathComponent("kept").path, replaced = work.appendingPathComponent("replaced").path
+        let keep = try CommandRunner.run(common + ["--output", kept])
+        #expect(keep.status == 0, "\(keep.standardError)")
+        #expect(keep.standardError.contains("kept 34 ReLU6 exact as per-channel bounded ReLUs"), "\(keep.standardError)")
+        let replace = try CommandRunner.run(common + ["--cle-replace-relu6", "--output", replaced])
+        #expect(replace.status == 0, "\(replace.standardError)")
+        #expect(replace.standardError.contains("replaced 35 ReLU6 with ReLU first"), "\(replace.standardError)")
+        let recipe = try String(contentsOfFile: replaced + "/calibration.json", encoding: .utf8)
+        #expect(recipe.contains("\"cle_replaces_relu6\" : true"))
+        #expect(!(try String(contentsOfFile: kept + "/calibration.json", encoding: .utf8)).contains("cle_replaces_relu6"))
+
+        let model = work.appendingPathComponent("model").path
+        let export = try CommandRunner.run(["export", "--calibration", kept, "--output", model])
+        #expect(export.status == 0, "\(export.standardError)")
+        #expect(try String(contentsOfFile: model + "/graph.json", encoding: .utf8).contains("bounded_relu"))
+        let report = work.appendingPathComponent("report.json").path
+        let eval = try CommandRunner.run(["eval", "--reference", CachedModels.mobileNetV2, "--arch", "mobilenet_v2", "--candidate", model,
+                                          "--images", evaluationImages.path, "--no-speed", "--report", report])
+        #expect(eval.status == 0, "\(eval.standardError)")
+        let json = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: report))), path: report)
+        let top1 = try #require(json["candidates"]?.arrayValue?.first?["top1_agreement"]?.doubleValue, "\(json)")
+        #expect(top1 >= 0.7, "W8A8 per-channel MobileNetV2 after exact CLE, \(top1)")
+    }
+
     @Test func classifierInputMistakesAreNamed() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("cli-no-images-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)

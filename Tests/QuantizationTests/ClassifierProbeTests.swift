@@ -178,6 +178,7 @@ struct ClassifierProbeTests {
         var equalization = CrossLayerEqualization.Options()
         equalization.absorbsHighBias = o("hba", "1") == "1"
         equalization.absorbsIntoPaddedLayers = o("padded", "0") == "1"
+        equalization.replacesReLU6 = o("r6", "keep") == "replace"
         var techniques = ClassifierCalibration.Techniques(foldsBatchNorms: true, equalizes: o("cle", "1") == "1",
                                                           correctsBias: o("bc", "1") == "1", equalization: equalization)
         techniques.searchesWeightRanges = o("sm", "0") == "1"

@@ -15,11 +15,14 @@ import Testing
 
     static let scalingOnly = CrossLayerEqualization.Options(absorbsHighBias: false)
 
-    /// Scaling alone is exact on the ReLU model: max|Δy| / max|y| ≤ 1e-5.
+    /// With ReLU6 replaced (AIMET's way), scaling alone is exact on the ReLU model:
+    /// max|Δy| / max|y| ≤ 1e-5.
     @Test func scalingPreservesTheReLUModel() throws {
         let (model, relu, folds) = try Self.foldedReLUModel()
         let (folded, _) = try BatchNormFolding.fold(model.graph)
-        let (equalized, report) = try CrossLayerEqualization.equalize(folded, foldedBatchNorms: folds.folded, options: Self.scalingOnly)
+        var options = Self.scalingOnly
+        options.replacesReLU6 = true
+        let (equalized, report) = try CrossLayerEqualization.equalize(folded, foldedBatchNorms: folds.folded, options: options)
         #expect(report.replacedReLU6.count == 7)
         #expect(report.lines.first?.contains("replaced 7 ReLU6 with ReLU") == true)
         #expect(report.converged)
@@ -38,6 +41,73 @@ import Testing
         let after = try SyntheticModels.outputs(of: equalized, on: model.evaluation)
         let relative = SyntheticModels.relativeMaximumDifference(before, after)
         #expect(relative <= 1e-5, "max|Δy|/max|y| = \(relative)")
+    }
+
+    /// By default ReLU6 stays: the ReLU6 nodes between scaled layers become per-channel
+    /// bounded ReLUs (ceiling 6/s), and the equalized model is the *original* model, also on
+    /// inputs large enough that the clip matters (where the ReLU model differs).
+    @Test func scalingKeepsReLU6ExactWithPerChannelCeilings() throws {
+        let model = try SyntheticModels.mobileNetLike()
+        let (folded, folds) = try BatchNormFolding.fold(model.graph)
+        let (equalized, report) = try CrossLayerEqualization.equalize(folded, foldedBatchNorms: folds.folded, options: Self.scalingOnly)
+        #expect(report.replacedReLU6.isEmpty)
+        // The two ReLU6 inside each of the three triplets, in graph order; the head's is not
+        // between scaled layers.
+        #expect(report.rescaledCeilings == ["stem.act", "block1.depthwise.act", "block2.expand.act", "block2.depthwise.act",
+                                            "block3.expand.act", "block3.depthwise.act"])
+        #expect(report.lines.first?.hasPrefix("cross-layer equalization: kept 6 ReLU6 exact as per-channel bounded ReLUs") == true)
+        let head = try #require(equalized.node(named: "head.act"))
+        #expect(head.op == .activation(.relu6))
+        let stem = try #require(equalized.node(named: "stem.act"))
+        #expect(stem.op == .boundedReLU)
+        let ceilings = try #require(stem.parameters["ceiling"]).scalars
+        #expect(ceilings.count == 16 && Set(ceilings).count > 8 && ceilings.allSatisfy { $0 > 0 && $0.isFinite })
+        #expect(stem.parameterSources["ceiling"] == "stem.act.ceiling")
+
+        // Inputs scaled up 30× drive most activations past 6.
+        let loud = model.evaluation.map { feed in feed.mapValues { Tensor(shape: $0.shape, scalars: $0.scalars.map { $0 * 30 }) } }
+        for inputs in [model.evaluation, loud] {
+            let reference = try SyntheticModels.outputs(of: folded, on: inputs)
+            let relative = SyntheticModels.relativeMaximumDifference(reference, try SyntheticModels.outputs(of: equalized, on: inputs))
+            #expect(relative <= 1e-5, "max|Δy|/max|y| = \(relative)")
+        }
+        let reluModel = CrossLayerEqualization.replacingReLU6(in: folded).0
+        let replacementChange = SyntheticModels.relativeMaximumDifference(try SyntheticModels.outputs(of: folded, on: loud),
+                                                                          try SyntheticModels.outputs(of: reluModel, on: loud))
+        #expect(replacementChange > 1e-2, "the clip matters on these inputs: \(replacementChange)")
+
+        // The rewritten graph survives graph.json.
+        let description = try GraphDescription(equalized)
+        let decoded = try JSONDecoder().decode(GraphDescription.self, from: try JSONEncoder().encode(description))
+        #expect(decoded == description)
+    }
+
+    /// High-bias absorption through a kept ReLU6 lowers the ceiling by what it moves (never
+    /// below 0), and is exact where the pre-activation is above the absorbed amount — here
+    /// everywhere (k = 6), including channels that sit at the clip.
+    @Test func highBiasAbsorptionThroughReLU6LowersTheCeilings() throws {
+        var factory = SyntheticModels.LayerFactory(seed: 71)
+        let input = factory.builder.input("image")
+        var value = factory.convBlock("first", input, inputs: 3, outputs: 8, kernel: 1, activation: .relu6)
+        value = factory.conv("second", value, inputs: 8, outputs: 4, kernel: 1, bias: true)
+        let inputs = SyntheticModels.images(batches: 2, batch: 2, size: 6, seed: 72)
+        var graph = try SyntheticModels.calibrateBatchNorms(try factory.builder.finish(outputs: [value]), inputs: inputs)
+        // Normalised pre-activations ~ N(β, γ²): channels well inside (0, 6), near the clip
+        // and beyond it.
+        let bn = graph.nodes.firstIndex { $0.name == "first.bn" }!
+        graph.nodes[bn].parameters["weight"] = Tensor(shape: [8], scalars: [0.1, 0.05, 0.2, 0.1, 0.05, 0.1, 0.02, 0.1])
+        graph.nodes[bn].parameters["bias"] = Tensor(shape: [8], scalars: [3, 5.9, 1, 7, 6.2, 4, 0.5, 2])
+        let (folded, folds) = try BatchNormFolding.fold(graph)
+        let options = CrossLayerEqualization.Options(absorptionSigmas: 6)
+        let (absorbed, report) = try CrossLayerEqualization.equalize(folded, foldedBatchNorms: folds.folded, options: options)
+        #expect(report.rescaledCeilings == ["first.act"])
+        #expect(report.absorptions.map(\.into) == ["second"])
+        let ceilings = try #require(absorbed.node(named: "first.act")?.parameters["ceiling"]).scalars
+        #expect(ceilings.allSatisfy { $0 >= 0 })
+        #expect(ceilings[3] == 0, "a channel always past the clip keeps only a constant: \(ceilings)")
+        let relative = SyntheticModels.relativeMaximumDifference(try SyntheticModels.outputs(of: folded, on: inputs),
+                                                                 try SyntheticModels.outputs(of: absorbed, on: inputs))
+        #expect(relative <= 1e-4, "max|Δy|/max|y| = \(relative)")
     }
 
     /// The per-channel weight ranges become balanced, and W8 per-tensor weights lose less.
@@ -222,8 +292,8 @@ import Testing
         #expect(spread.after < spread.before)
     }
 
-    /// A sigmoid, a branching add, a ReLU6 kept as is and a grouped conv stop equalization with
-    /// a reason; nothing changes.
+    /// A sigmoid, a branching add, a SiLU and a grouped conv stop equalization with a reason;
+    /// nothing changes.
     @Test func unsupportedNeighboursAreSkippedWithReasons() throws {
         var factory = SyntheticModels.LayerFactory(seed: 41)
         let input = factory.builder.input("image")
@@ -232,18 +302,17 @@ import Testing
         let branch = factory.conv("c3", value, inputs: 8, outputs: 8, kernel: 1)
         value = factory.builder.add("sum", .add, inputs: [value, branch])
         value = factory.conv("c4", value, inputs: 8, outputs: 8, kernel: 1)
-        value = factory.conv("c5", factory.activation("r6", .relu6, value), inputs: 8, outputs: 8, kernel: 1)
+        value = factory.conv("c5", factory.activation("silu", .silu, value), inputs: 8, outputs: 8, kernel: 1)
         value = factory.conv("c6", factory.activation("r", .relu, value), inputs: 8, outputs: 8, kernel: 1, groups: 2)
         let graph = try factory.builder.finish(outputs: [value])
-        let options = CrossLayerEqualization.Options(replacesReLU6: false)
-        let (equalized, report) = try CrossLayerEqualization.equalize(graph, options: options)
+        let (equalized, report) = try CrossLayerEqualization.equalize(graph)
         #expect(equalized == graph)
         #expect(report.sets.isEmpty)
         let skipped = Dictionary(uniqueKeysWithValues: report.skipped.map { ($0.layers, $0.reason) })
         #expect(skipped[["c1"]]?.hasPrefix("the activation sigmoid s does not commute") == true)
         #expect(skipped[["c2"]]?.hasPrefix("its output branches to 2 readers") == true)
         #expect(skipped[["c3"]]?.hasPrefix("its output goes to add sum") == true)
-        #expect(skipped[["c4"]]?.hasPrefix("ReLU6 r6 clips at 6") == true)
+        #expect(skipped[["c4"]]?.hasPrefix("the activation silu silu does not commute") == true)
         #expect(skipped[["c5", "c6"]]?.hasPrefix("c6 is a grouped convolution (2 groups)") == true)
         #expect(report.lines.contains("cross-layer equalization: no layer pair or triplet to scale; weights unchanged"))
     }

@@ -183,6 +183,33 @@ func maximumDifference(_ left: [Float], _ right: [Float]) -> Float {
         }
     }
 
+    /// The bounded ReLU node clamps each channel (last axis) at its own ceiling, on any thread
+    /// count; a ceiling that does not match the channel count is a named error.
+    @Test func boundedReLUClampsEachChannelAtItsCeiling() throws {
+        var generator = SeededGenerator(seed: 91)
+        let channels = 5, rows = 3 * 7 * 11
+        let inputs = generator.floats(rows * channels, scale: 8)
+        let ceilings: [Float] = [0, 0.5, 2, 6, 100]
+        var builder = GraphBuilder()
+        let input = builder.input("x")
+        let output = builder.add("clip", .boundedReLU, inputs: [input], parameters: ["ceiling": Tensor(shape: [channels], scalars: ceilings)],
+                                 sources: ["ceiling": "clip.ceiling"])
+        let graph = try builder.finish(outputs: [output])
+        for threads in [1, 2] {
+            let result = try GraphExecutor(graph: graph, threads: threads).run(inputs: ["x": Tensor(shape: [3, 7, 11, channels], scalars: inputs)])[0]
+            #expect(result.shape == [3, 7, 11, channels])
+            for index in inputs.indices {
+                #expect(result.scalars[index] == min(max(inputs[index], 0), ceilings[index % channels]))
+            }
+        }
+        do {
+            _ = try GraphExecutor(graph: graph, threads: 1).run(inputs: ["x": Tensor(shape: [2, 4], scalars: [Float](repeating: 1, count: 8))])
+            Issue.record("a 4-channel input against 5 ceilings should fail")
+        } catch let error as RuntimeError {
+            #expect("\(error)".contains("clip"), "\(error)")
+        }
+    }
+
     @Test func maskedMeanIgnoresPadding() {
         let states: [Float] = [1, 2, 3, 4, 100, 200, /* item 2 */ 5, 6, 7, 8, 9, 10]
         let mask: [Float] = [1, 1, 0, 1, 1, 1]

@@ -3,11 +3,12 @@ import QuantCore
 import Runtime
 
 extension ClassifierCalibration.Techniques {
-    /// The graph techniques a recipe names, for an image classifier at `model`; `adaround` learns the
+    /// The graph techniques `recipe` names, for an image classifier at `model`; `adaround` learns the
     /// rounding of the conv and linear layers (`ClassifierAdaRound`).
-    public init(_ techniques: [QuantizationTechnique], model: String) throws {
+    public init(_ recipe: QuantizationRecipe, model: String) throws {
         self.init()
-        for technique in techniques {
+        equalization.replacesReLU6 = recipe.equalizationReplacesReLU6
+        for technique in recipe.techniques {
             switch technique {
             case .batchNormFolding: foldsBatchNorms = true
             case .crossLayerEqualization: equalizes = true

@@ -61,6 +61,9 @@ public struct CrossLayerEqualizationReport: Sendable, Equatable, Codable {
 
     /// ReLU6 nodes replaced by ReLU before equalizing (the result is the ReLU model).
     public var replacedReLU6: [String]
+    /// ReLU6 (or bounded ReLU) nodes between scaled layers whose ceilings were rescaled per
+    /// channel (`replacesReLU6` off): the equalized model is then the original model.
+    public var rescaledCeilings: [String]
     public var sets: [ScaledSet]
     public var skipped: [Skipped]
     /// Passes over all sets until every scale factor was within the tolerance of 1.
@@ -74,10 +77,11 @@ public struct CrossLayerEqualizationReport: Sendable, Equatable, Codable {
     public var absorptions: [Absorption]
     public var absorptionSkipped: [Skipped]
 
-    public init(replacedReLU6: [String], sets: [ScaledSet], skipped: [Skipped], iterations: Int, converged: Bool,
-                lastLargestLogScale: Double, spreads: [RangeSpread], highBiasAbsorptionRequested: Bool,
+    public init(replacedReLU6: [String], rescaledCeilings: [String] = [], sets: [ScaledSet], skipped: [Skipped], iterations: Int,
+                converged: Bool, lastLargestLogScale: Double, spreads: [RangeSpread], highBiasAbsorptionRequested: Bool,
                 absorptions: [Absorption], absorptionSkipped: [Skipped]) {
         self.replacedReLU6 = replacedReLU6
+        self.rescaledCeilings = rescaledCeilings
         self.sets = sets
         self.skipped = skipped
         self.iterations = iterations
@@ -105,6 +109,10 @@ public struct CrossLayerEqualizationReport: Sendable, Equatable, Codable {
         if !replacedReLU6.isEmpty {
             lines.append("cross-layer equalization: replaced \(replacedReLU6.count) ReLU6 with ReLU first (as AIMET does); "
                          + "the equalized model is the ReLU model, which differs from the original where activations exceed 6")
+        }
+        if !rescaledCeilings.isEmpty {
+            lines.append("cross-layer equalization: kept \(rescaledCeilings.count) ReLU6 exact as per-channel bounded ReLUs "
+                         + "(ceiling 6/s for a channel divided by s); the equalized model is the original model")
         }
         if sets.isEmpty {
             lines.append("cross-layer equalization: no layer pair or triplet to scale; weights unchanged")

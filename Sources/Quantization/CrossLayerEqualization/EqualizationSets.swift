@@ -5,12 +5,14 @@ import ModelGraph
 struct EqualizationSet {
     /// Node indices, in graph order (2 or 3).
     var layers: [Int]
-    /// The activation node between `layers[k]` and `layers[k + 1]`, if any (always ReLU).
+    /// The activation node between `layers[k]` and `layers[k + 1]`, if any: ReLU, ReLU6 or a
+    /// bounded ReLU (the last two clip, and their ceilings scale with the channel).
     var activations: [Int?]
 }
 
 /// Finds the equalization sets of a graph the way AIMET does: maximal chains of conv /
-/// linear layers joined through single-use edges with at most a ReLU between, cut into
+/// linear layers joined through single-use edges with at most one ReLU, ReLU6 or bounded ReLU
+/// between, cut into
 /// triplets (dense conv → depthwise → dense conv) where possible and pairs otherwise. A layer
 /// may end one set and start the next, which is why scaling iterates.
 struct EqualizationSetFinder {
@@ -66,14 +68,12 @@ struct EqualizationSetFinder {
             }
             let reader = graph.nodes[uses[0]]
             switch reader.op {
-            case .activation(.relu):
+            case .activation(.relu), .activation(.relu6), .boundedReLU:
+                guard activation == nil else { return .blocked("two activations follow it (\(graph.nodes[activation!].name), \(reader.name))") }
                 activation = uses[0]
                 value = reader.output
             case let .activation(kind):
-                let why = kind == .relu6
-                    ? "ReLU6 \(reader.name) clips at 6, which does not commute with per-channel scaling (enable ReLU6 replacement)"
-                    : "the activation \(kind.rawValue) \(reader.name) does not commute with per-channel scaling"
-                return .blocked(why)
+                return .blocked("the activation \(kind.rawValue) \(reader.name) does not commute with per-channel scaling")
             case .conv2d, .linear:
                 guard reader.inputs.count == 1, reader.inputs[0] == value else {
                     return .blocked("\(reader.name) reads it as a secondary input")

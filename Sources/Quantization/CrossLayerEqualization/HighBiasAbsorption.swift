@@ -9,7 +9,9 @@ import ModelGraph
 /// `relu(x − c) = relu(x) − c` whenever `x ≥ c`, and
 /// `W₂·relu(x) + b₂ = W₂·relu(x − c) + (b₂ + W₂·c)`: subtract `c` from layer 1's bias and add
 /// `W₂·c` (summed over the kernel window and the channels each output reads) to layer 2's.
-/// Without an activation between the layers the whole β moves, exactly.
+/// Without an activation between the layers the whole β moves, exactly. Through a clipping
+/// activation with ceiling `Cᵢ` (a ReLU6 kept exact), `cᵢ` is at most `Cᵢ` and the ceiling
+/// drops to `Cᵢ − cᵢ`: `min(max(x − c, 0), C − c) = min(max(x, 0), C) − c` for `x ≥ c`.
 ///
 /// γ and β are those of the batch norm as folded; cross-layer scaling has since divided
 /// layer 1's output channel `i` by a factor `Sᵢ`, so they are used as `γᵢ/Sᵢ`, `βᵢ/Sᵢ`.
@@ -23,7 +25,7 @@ import ModelGraph
 /// exact absorptions.
 enum HighBiasAbsorption {
     static func absorb(sets: [EqualizationSet], graph: Graph, layers: inout [Int: WeightedLayer],
-                       outputDivisors: [Int: [Double]], foldedBatchNorms: [FoldedBatchNorm],
+                       ceilings: inout [Int: [Double]], outputDivisors: [Int: [Double]], foldedBatchNorms: [FoldedBatchNorm],
                        sigmas: Double, intoPaddedLayers: Bool) -> ([CrossLayerEqualizationReport.Absorption], [CrossLayerEqualizationReport.Skipped]) {
         var statistics: [String: FoldedBatchNorm] = [:]
         for fold in foldedBatchNorms where fold.direction == .intoPreceding { statistics[fold.layer] = fold }
@@ -45,12 +47,15 @@ enum HighBiasAbsorption {
                     skipped.append(.init(layers: names, reason: "\(names[1]) zero-pads its input, where absorption is approximate (padded layers excluded)"))
                     continue
                 }
-                let throughReLU = set.activations[position] != nil
+                let activation = set.activations[position]
+                let ceiling = activation.flatMap { ceilings[$0] }
                 let divisors = outputDivisors[first]!
                 let amounts = fold.gamma.indices.map { channel -> Double in
                     let beta = Double(fold.beta[channel]) / divisors[channel]
                     let gamma = Double(fold.gamma[channel]) / divisors[channel]
-                    return throughReLU ? max(0, beta - sigmas * abs(gamma)) : beta
+                    guard activation != nil else { return beta }
+                    let amount = max(0, beta - sigmas * abs(gamma))
+                    return ceiling.map { min(amount, $0[channel]) } ?? amount
                 }
                 let moved = amounts.filter { $0 != 0 }.count
                 guard moved > 0 else {
@@ -59,6 +64,9 @@ enum HighBiasAbsorption {
                 }
                 let compensation = layers[second]!.response(toConstantInput: amounts)
                 for channel in amounts.indices { layers[first]!.bias[channel] -= amounts[channel] }
+                if let activation, ceiling != nil {
+                    for channel in amounts.indices { ceilings[activation]![channel] -= amounts[channel] }
+                }
                 for channel in compensation.indices { layers[second]!.bias[channel] += compensation[channel] }
                 absorptions.append(.init(from: names[0], into: names[1], channels: moved,
                                          largestAmount: amounts.map(abs).max() ?? 0,

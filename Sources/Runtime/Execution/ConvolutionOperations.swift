@@ -85,6 +85,22 @@ enum ConvolutionOperations {
         }
     }
 
+    static func boundedReLU(_ node: Node, _ values: inout Tensor, threads: Int) throws {
+        let ceiling = try FloatOperations.parameter(node, "ceiling")
+        let channels = ceiling.count
+        guard channels > 0, values.shape.last == channels else {
+            throw RuntimeError.shapeMismatch(node: node.name, reason: "input \(values.shape) and ceiling \(ceiling.shape) disagree on the channel count")
+        }
+        guard ceiling.scalars.allSatisfy({ $0 >= 0 }) else {
+            throw RuntimeError.shapeMismatch(node: node.name, reason: "has a negative ceiling")
+        }
+        let rows = values.count / channels
+        values.scalars.withUnsafeMutableBufferPointer {
+            guard let base = $0.baseAddress, rows > 0 else { return }
+            ActivationKernels.boundedReLU(base, rows: rows, ceilings: ceiling.scalars, threads: threads)
+        }
+    }
+
     static func globalAveragePool(_ node: Node, _ input: Tensor) throws -> Tensor {
         guard input.rank == 4 else {
             throw RuntimeError.shapeMismatch(node: node.name, reason: "input \(input.shape) is not [batch, height, width, channels]")

@@ -101,6 +101,10 @@ public struct GraphExecutor: Sendable {
                 ActivationKernels.apply(kind, to: $0.baseAddress!, count: count, threads: threads)
             }
             return result
+        case .boundedReLU:
+            var result = arguments.removeFirst()
+            try ConvolutionOperations.boundedReLU(node, &result, threads: threads)
+            return result
         case .add:
             return try FloatOperations.elementwise(node, &arguments, +)
         case .mul:

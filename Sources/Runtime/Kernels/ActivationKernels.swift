@@ -30,4 +30,18 @@ public enum ActivationKernels {
             }
         }
     }
+
+    /// `min(max(x, 0), ceilings[c])` in place over rows of `ceilings.count` channels.
+    public static func boundedReLU(_ values: UnsafeMutablePointer<Float>, rows: Int, ceilings: [Float], threads: Int) {
+        let box = UncheckedSendable(values)
+        let channels = ceilings.count
+        Parallel.forEachChunk(count: rows, chunkSize: max(1, (1 << 14) / max(channels, 1)), threads: threads) { range in
+            ceilings.withUnsafeBufferPointer { ceiling in
+                for row in range {
+                    let pointer = box.value + row * channels
+                    for channel in 0..<channels { pointer[channel] = min(max(pointer[channel], 0), ceiling[channel]) }
+                }
+            }
+        }
+    }
 }
