@@ -32,6 +32,8 @@ struct TextProbeTests {
                                             embeddings: QuantizationRecipe.defaultEmbeddingScheme(), techniques: techniques,
                                             adaroundIterations: spec["it"].flatMap(Int.init))
             if let rate = spec["lr"].flatMap(Float.init) { recipe.adaroundLearningRate = rate }
+            if spec["sym"] == "0" { recipe.weights = try QuantScheme(bits: recipe.weights.bits, symmetry: .asymmetric, granularity: .perChannel(axis: 0)) }
+            if spec["emb"] == "float" { recipe.embeddings = nil }
             let calibration = try Calibrator.calibrate(modelFolder: folder, prompts: prompts, recipe: recipe)
             var graph = embedder.model.graph
             for index in graph.nodes.indices {

@@ -65,9 +65,10 @@ public struct ClassifierCalibration: Sendable {
         let feeds = classifier.feeds(inputs)
         var equalizes = techniques.equalizes
         if equalizes, techniques.equalization.replacesReLU6 {
-            // CLE needs ReLU in place of ReLU6; a model that relies on the clipping would be
-            // changed more by that than quantization changes it (top-1 agreement of the fp32
-            // model with its ReLU variant, measured: EfficientNet-Lite0 33.8%, MobileNetV2 92–97.5%).
+            // AIMET's CLE puts ReLU in place of ReLU6; a model that relies on the clipping would
+            // be changed more by that than quantization changes it (top-1 agreement of the fp32
+            // model with its ReLU variant, measured: EfficientNet-Lite0 33.8%, MobileNetV2
+            // 92–97.5%). The default CLE keeps ReLU6 exact and needs no such check.
             let agreement = try Self.reLU6ReplacementAgreement(graph: graph, feeds: feeds, threads: threads)
             if agreement < Self.minimumReLU6ReplacementAgreement {
                 equalizes = false

@@ -47,10 +47,10 @@ public enum CrossLayerEqualization {
         public var absorptionSigmas: Double
         /// Also absorb into layers that zero-pad their input (AIMET does; the result is then
         /// approximate near the borders, see `HighBiasAbsorption`). Off by default: on
-        /// MobileNetV2 (320 held-out views) the equalized graph, before any quantization,
-        /// agrees with fp32 on 78.1% of top-1 classes with it and 94.1% without, and W8A8
-        /// per-tensor with bias correction reaches 78.1% with it and 81.9% without. When
-        /// false such pairs are skipped with a reason.
+        /// MobileNetV2 (320 held-out views, ReLU6 replaced by ReLU) the equalized graph,
+        /// before any quantization, agrees with fp32 on 78.1% of top-1 classes with it and
+        /// 94.1% without, and W8A8 per-tensor with bias correction reaches 78.1% with it and
+        /// 81.9% without. When false such pairs are skipped with a reason.
         public var absorbsIntoPaddedLayers: Bool
 
         public init(maximumIterations: Int = 100, tolerance: Double = 1e-6, replacesReLU6: Bool = false,
