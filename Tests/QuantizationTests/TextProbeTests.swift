@@ -89,3 +89,46 @@ struct AdaRoundCurveProbeTests {
         }
     }
 }
+
+/// AdaRound on one MiniLM layer (OVERFIT_LAYER) with fp32 inputs, fitted on the 64
+/// calibration prompts and judged on held-out sentences (OVERFIT_PROBE="1000,15000"): the
+/// reconstruction loss of nearest rounding and of AdaRound on both sets.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["OVERFIT_PROBE"] != nil))
+struct AdaRoundOverfitProbeTests {
+    @Test func overfit() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let folder = PipelinePaths.miniLMFolder
+        let model = try HuggingFaceModel(path: folder)
+        let tokenizer = try WordPieceTokenizer(modelFolder: folder)
+        let layer = environment["OVERFIT_LAYER"] ?? "encoder.layer.0.output.dense"
+        let node = try #require(model.graph.node(named: layer))
+        let producer = try #require(model.graph.producer(of: node.inputs[0])).name
+        let weight = try #require(node.parameters["weight"])
+        func data(_ prompts: [String]) throws -> AdaRoundLayerData {
+            let tap = RowCaptureTap(nodes: [producer])
+            let embedder = SentenceEmbedder(model: model, tokenizer: tokenizer, maximumLength: 128, executor: GraphExecutor(graph: model.graph))
+            for prompt in prompts { _ = try embedder.embed([prompt], batchSize: 1, tap: tap) }
+            let rows = tap.rows[producer]!
+            return AdaRoundLayerData(quantizedInputs: rows, floatInputs: rows, weight: weight, sampleRows: tap.sampleRows[producer]!, threads: 2)
+        }
+        let train = try data(try PipelinePaths.prompts(64)), test = try data(try PipelinePaths.heldout(200))
+        let recipe = QuantizationRecipe(weights: try QuantScheme(bits: 4, symmetry: .symmetric, granularity: .perChannel(axis: 0)),
+                                        weightEstimator: .mse, activations: .float, embeddings: nil)
+        let plan = try QuantizationPlan(graph: model.graph, recipe: recipe)
+        let encoding = try #require(try Calibrator.encodeWeights(plan: plan, graph: model.graph)[node.parameterSources["weight"]!])
+        let nearest = try Quantizer.fakeQuantize(weight, with: encoding).scalars
+        func report(_ label: String, _ values: [Float]) {
+            let fit = AdaRoundMath.reconstructionLoss(weight: values, data: train, threads: 2)
+            let heldOut = AdaRoundMath.reconstructionLoss(weight: values, data: test, threads: 2)
+            FileHandle.standardError.write(Data(String(format: "OVERFIT %@ %@ calibration %.4f held-out %.4f (rows %d / %d)\n", layer, label,
+                                                       fit, heldOut, train.rows, test.rows).utf8))
+        }
+        report("nearest", nearest)
+        for iterations in environment["OVERFIT_PROBE"]!.split(separator: ",").compactMap({ Int($0) }) {
+            var parameters = AdaRoundParameters(iterations: iterations)
+            if let rate = environment["OVERFIT_LR"].flatMap(Float.init) { parameters.learningRate = rate }
+            let result = try #require(try AdaRoundLayer.optimize(weight: weight, encoding: encoding, data: train, parameters: parameters, threads: 2))
+            report("adaround-\(iterations)", result.weight.scalars)
+        }
+    }
+}
