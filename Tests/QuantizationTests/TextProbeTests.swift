@@ -63,16 +63,20 @@ struct TextProbeTests {
 /// (ADAROUND_CURVE="1000,4000,15000"; ADAROUND_LAYERS, default 1).
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["ADAROUND_CURVE"] != nil))
 struct AdaRoundCurveProbeTests {
-    @Test func curve() throws {
-        let environment = ProcessInfo.processInfo.environment
+    /// MiniLM, its tokenizer, the W4 per-channel (MSE ranges) weight plan and its encodings.
+    static func miniLMW4() throws -> (HuggingFaceModel, WordPieceTokenizer, QuantizationPlan, [String: Encoding]) {
         let folder = PipelinePaths.miniLMFolder
         let model = try HuggingFaceModel(path: folder)
-        let tokenizer = try WordPieceTokenizer(modelFolder: folder)
         let recipe = QuantizationRecipe(weights: try QuantScheme(bits: 4, symmetry: .symmetric, granularity: .perChannel(axis: 0)),
                                         weightEstimator: .mse, activations: .float, embeddings: nil)
         let plan = try QuantizationPlan(graph: model.graph, recipe: recipe)
+        return (model, try WordPieceTokenizer(modelFolder: folder), plan, try Calibrator.encodeWeights(plan: plan, graph: model.graph))
+    }
+
+    @Test func curve() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let (model, tokenizer, plan, encodings) = try Self.miniLMW4()
         let targets = Array(plan.weights.prefix(Int(environment["ADAROUND_LAYERS"] ?? "1")!))
-        let encodings = try Calibrator.encodeWeights(plan: plan, graph: model.graph)
         let prompts = try PipelinePaths.prompts(64)
         for iterations in environment["ADAROUND_CURVE"]!.split(separator: ",").compactMap({ Int($0) }) {
             var parameters = AdaRoundParameters(iterations: 0)
@@ -97,9 +101,7 @@ struct AdaRoundCurveProbeTests {
 struct AdaRoundOverfitProbeTests {
     @Test func overfit() throws {
         let environment = ProcessInfo.processInfo.environment
-        let folder = PipelinePaths.miniLMFolder
-        let model = try HuggingFaceModel(path: folder)
-        let tokenizer = try WordPieceTokenizer(modelFolder: folder)
+        let (model, tokenizer, _, encodings) = try AdaRoundCurveProbeTests.miniLMW4()
         let layer = environment["OVERFIT_LAYER"] ?? "encoder.layer.0.output.dense"
         let node = try #require(model.graph.node(named: layer))
         let producer = try #require(model.graph.producer(of: node.inputs[0])).name
@@ -112,10 +114,7 @@ struct AdaRoundOverfitProbeTests {
             return AdaRoundLayerData(quantizedInputs: rows, floatInputs: rows, weight: weight, sampleRows: tap.sampleRows[producer]!, threads: 2)
         }
         let train = try data(try PipelinePaths.prompts(64)), test = try data(try PipelinePaths.heldout(200))
-        let recipe = QuantizationRecipe(weights: try QuantScheme(bits: 4, symmetry: .symmetric, granularity: .perChannel(axis: 0)),
-                                        weightEstimator: .mse, activations: .float, embeddings: nil)
-        let plan = try QuantizationPlan(graph: model.graph, recipe: recipe)
-        let encoding = try #require(try Calibrator.encodeWeights(plan: plan, graph: model.graph)[node.parameterSources["weight"]!])
+        let encoding = try #require(encodings[node.parameterSources["weight"]!])
         let nearest = try Quantizer.fakeQuantize(weight, with: encoding).scalars
         func report(_ label: String, _ values: [Float]) {
             let fit = AdaRoundMath.reconstructionLoss(weight: values, data: train, threads: 2)
