@@ -37,11 +37,9 @@ extension AdaRoundSuites {
     static func adaRound(threads: Int, rowsPerSample: Int = 40, iterations: Int = 2000) throws -> (AdaRoundModel.Result, [String: Encoding]) {
         let (graph, feeds) = try model()
         let encodings = try SyntheticModels.weightEncodings(graph, scheme: scheme)
-        // Every image optimises and judges (the held-out split has its own test).
-        var parameters = AdaRoundParameters(iterations: 0, seed: 5, rowsPerSample: rowsPerSample)
-        parameters.heldOutEvery = 0
         let result = try AdaRoundModel.apply(graph: graph, targets: targets(graph), encodings: encodings, iterations: iterations,
-                                             parameters: parameters, threads: threads, feeds: feeds)
+                                             parameters: AdaRoundParameters(iterations: 0, seed: 5, rowsPerSample: rowsPerSample),
+                                             threads: threads, feeds: feeds)
         return (result, encodings)
     }
 

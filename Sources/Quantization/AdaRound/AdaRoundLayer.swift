@@ -52,28 +52,6 @@ public struct AdaRoundLayerData: Sendable {
     /// Rows in total.
     public var rows: Int { sampleRows.reduce(0, +) }
 
-    /// The rows of the samples at `indices` (ascending), in order.
-    func samples(_ indices: [Int]) -> AdaRoundLayerData {
-        let starts = sampleRows.reduce(into: [0]) { $0.append($0.last! + $1) }
-        let width = rowWidth
-        var inputs: [Float] = [], targets: [Float] = []
-        for sample in indices {
-            inputs.append(contentsOf: self.inputs[starts[sample] * width..<starts[sample + 1] * width])
-            targets.append(contentsOf: self.targets[starts[sample] * outputFeatures..<starts[sample + 1] * outputFeatures])
-        }
-        return AdaRoundLayerData(inputs: inputs, targets: targets, sampleRows: indices.map { sampleRows[$0] },
-                                 inputFeatures: inputFeatures, outputFeatures: outputFeatures, layout: layout)
-    }
-
-    /// Optimisation and judging samples: every `every`-th sample judges when there are at
-    /// least `every` samples (and `every` ≥ 2); otherwise all samples do both.
-    func split(heldOutEvery every: Int) -> (optimise: AdaRoundLayerData, judge: AdaRoundLayerData, heldOut: Bool) {
-        guard every >= 2, sampleRows.count >= every else { return (self, self, false) }
-        let all = Array(sampleRows.indices)
-        let judged = all.filter { $0 % every == every - 1 }
-        return (samples(all.filter { $0 % every != every - 1 }), samples(judged), true)
-    }
-
     /// Floats per input row.
     public var rowWidth: Int { layout == .dense ? inputFeatures : inputFeatures * outputFeatures }
 
@@ -99,10 +77,6 @@ public struct AdaRoundLayerResult: Sendable {
     public var keptNearest: Bool
     /// Weights whose rounding differs from nearest rounding's.
     public var flippedWeights: Int
-    /// The step whose hard rounding was kept (the last one unless an earlier checkpoint judged
-    /// better), and whether the losses are those of held-out samples.
-    public var chosenIteration: Int = 0
-    public var judgedOnHeldOutSamples = false
 }
 
 /// AdaRound on one weight matrix (see `AdaRoundParameters` for the method).
@@ -117,21 +91,12 @@ public enum AdaRoundLayer {
     static let blockRows = 64
 
     /// Runs AdaRound on `weight` (`[outputs, inputs]`) for `encoding` (per-tensor, per-channel on
-    /// axis 0, or per-block on axis 1), returning on-grid weights: the best, on the held-out
-    /// samples (`AdaRoundParameters.heldOutEvery`), of nearest rounding and the hard rounding
-    /// at each checkpoint.
+    /// axis 0, or per-block on axis 1), returning on-grid weights.
     /// - Returns: nil when the encoding's layout is not one of those.
-    public static func optimize(weight: Tensor, encoding: Encoding, data allData: AdaRoundLayerData,
+    public static func optimize(weight: Tensor, encoding: Encoding, data: AdaRoundLayerData,
                                 parameters: AdaRoundParameters, threads: Int = ProcessInfoCores.active) throws -> AdaRoundLayerResult? {
         guard let grid = AdaRoundGrid(weight: weight, encoding: encoding) else { return nil }
-        precondition(allData.inputFeatures == grid.inputs && allData.outputFeatures == grid.outputs, "data does not fit the weight")
-        let (data, judge, heldOut) = allData.split(heldOutEvery: parameters.heldOutEvery)
-        var best: (weight: [Float], loss: Double, iteration: Int)?
-        func checkpoint(_ iteration: Int, _ state: AdaRoundState) {
-            let rounded = state.hardRounded()
-            let loss = AdaRoundMath.reconstructionLoss(weight: rounded, data: judge, threads: threads)
-            if best == nil || loss < best!.loss { best = (rounded, loss, iteration) }
-        }
+        precondition(data.inputFeatures == grid.inputs && data.outputFeatures == grid.outputs, "data does not fit the weight")
         AdaRoundMath.useSingleThreadedBLAS()
         var state = AdaRoundState(grid: grid, weight: weight.scalars)
         let outputs = grid.outputs, inputs = grid.inputs, rowWidth = data.rowWidth, layout = data.layout
@@ -201,21 +166,16 @@ public enum AdaRoundLayer {
                     }
                 }
             }
-            if parameters.checkpointInterval > 0, (iteration + 1) % parameters.checkpointInterval == 0,
-               iteration + 1 < parameters.iterations {
-                checkpoint(iteration + 1, state)
-            }
         }
-        checkpoint(max(0, parameters.iterations), state)
-        let (adaRounded, adaRoundLoss, chosen) = best!
+        let adaRounded = state.hardRounded()
         let nearest = try Quantizer.fakeQuantize(weight, with: encoding).scalars
-        let nearestLoss = AdaRoundMath.reconstructionLoss(weight: nearest, data: judge, threads: threads)
+        let adaRoundLoss = AdaRoundMath.reconstructionLoss(weight: adaRounded, data: data, threads: threads)
+        let nearestLoss = AdaRoundMath.reconstructionLoss(weight: nearest, data: data, threads: threads)
         let keepNearest = nearestLoss <= adaRoundLoss
         let flipped = zip(adaRounded, nearest).reduce(0) { $0 + ($1.0 != $1.1 ? 1 : 0) }
         return AdaRoundLayerResult(weight: Tensor(shape: weight.shape, scalars: keepNearest ? nearest : adaRounded),
                                    nearestLoss: nearestLoss, adaRoundLoss: adaRoundLoss, keptNearest: keepNearest,
-                                   flippedWeights: keepNearest ? 0 : flipped, chosenIteration: keepNearest ? 0 : chosen,
-                                   judgedOnHeldOutSamples: heldOut)
+                                   flippedWeights: keepNearest ? 0 : flipped)
     }
 }
 

@@ -128,11 +128,8 @@ public enum AdaRoundModel {
                 notes.append("AdaRound skipped \(node.name): granularity \(encoding.scheme.granularity) is not supported")
                 return nil
             }
-            let judged = result.judgedOnHeldOutSamples ? " on held-out samples" : ""
             if result.keptNearest {
-                notes.append("AdaRound kept nearest rounding for \(node.name): loss\(judged) \(result.adaRoundLoss) ≥ nearest \(result.nearestLoss)")
-            } else if result.chosenIteration < parameters.iterations {
-                notes.append("AdaRound kept the rounding of step \(result.chosenIteration) of \(parameters.iterations) for \(node.name): lowest loss\(judged)")
+                notes.append("AdaRound kept nearest rounding for \(node.name): loss \(result.adaRoundLoss) ≥ nearest \(result.nearestLoss)")
             }
             adjusted[target.tensor] = Tensor(shape: original.shape, scalars: result.weight.scalars)
             var report = AdaRoundLayerReport(node: node.name, tensor: target.tensor, iterations: parameters.iterations,

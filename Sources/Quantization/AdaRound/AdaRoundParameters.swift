@@ -36,15 +36,6 @@ public struct AdaRoundParameters: Sendable, Equatable {
     /// Convolutions: im2col rows kept per layer over all samples, at most (lowers the rows per
     /// sample when there are many samples).
     public var maximumRows: Int
-    /// Every `heldOutEvery`-th calibration sample (when there are at least that many) is kept
-    /// out of the optimisation and judges the rounding instead: the hard rounding at every
-    /// `checkpointInterval` steps and at the end, and nearest rounding, compete on those
-    /// samples, and the best is kept. Without it, long runs on few samples fit the samples'
-    /// own upstream quantization error: MiniLM W4, 64 sentences, 15,000 steps per layer gave
-    /// 0.990 mean cosine on the calibration sentences and 0.894 on held-out ones (1,000
-    /// steps: 0.988 and 0.974). 0 disables the split (all samples optimise and judge).
-    public var heldOutEvery: Int = 8
-    public var checkpointInterval: Int = 1000
 
     /// ζ and γ of the rectified sigmoid.
     public static let zeta: Float = 1.1
