@@ -35,7 +35,7 @@ public enum Op: Sendable, Equatable {
     /// Element-wise activation.
     case activation(ActivationKind)
     /// ReLU with a ceiling per channel of the last axis: `y = min(max(x, 0), ceiling[c])`.
-    /// Parameters: `ceiling [channels]` (each > 0). What cross-layer equalization makes of a
+    /// Parameters: `ceiling [channels]` (each ≥ 0; high-bias absorption can lower one to 0). What cross-layer equalization makes of a
     /// ReLU6 whose channel `c` it divided by `sᶜ` (the ceiling becomes `6 / sᶜ`), so the
     /// equalized model stays exactly equivalent to the original one.
     case boundedReLU

@@ -12,9 +12,8 @@ struct EqualizationSet {
 
 /// Finds the equalization sets of a graph the way AIMET does: maximal chains of conv /
 /// linear layers joined through single-use edges with at most one ReLU, ReLU6 or bounded ReLU
-/// between, cut into
-/// triplets (dense conv → depthwise → dense conv) where possible and pairs otherwise. A layer
-/// may end one set and start the next, which is why scaling iterates.
+/// between, cut into triplets (dense conv → depthwise → dense conv) where possible and pairs
+/// otherwise. A layer may end one set and start the next, which is why scaling iterates.
 struct EqualizationSetFinder {
     enum LayerKind: Equatable {
         case dense
